@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+/**
+ * The operator's configuration: the `GATEWAY_CONFIG` var in wrangler.toml (a TOML
+ * table, or a JSON string from `.dev.vars`). Documented field by field in
+ * docs/configuration.md. Every type in the gateway that describes configuration is
+ * inferred from here.
+ */
+
+const secretName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a Worker secret (letters, digits, _)');
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits, or _ . : - ');
+
+const milliseconds = z.number().int().positive().max(3_600_000);
+
+export const TimeoutsSchema = z.strictObject({
+  /** Until the upstream's response headers (or, for the demo, its first event). */
+  first_byte_ms: milliseconds.default(30_000),
+  /** Between two data events of a stream. */
+  idle_ms: milliseconds.default(30_000),
+  /** The whole upstream call, stream included. */
+  total_ms: milliseconds.default(600_000),
+});
+
+export const ProviderKinds = ['openai', 'openai-compatible', 'huggingface', 'demo'] as const;
+
+export const ProviderSchema = z
+  .strictObject({
+    kind: z.enum(ProviderKinds),
+    /** Root of the OpenAI-style API, e.g. https://api.openai.com/v1. */
+    base_url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Hugging Face only: root of the feature-extraction pipeline (embeddings). */
+    feature_extraction_url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Name of the Worker secret that holds this provider's credential. */
+    api_key_secret: secretName.optional(),
+    /** Static headers sent upstream (e.g. OpenAI-Organization). Never caller-controlled. */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).default({}),
+    /** Ask streamed calls for usage (`stream_options.include_usage`). Off for servers that reject it. */
+    stream_usage: z.boolean().default(true),
+    timeouts: TimeoutsSchema.partial().default({}),
+  })
+  .superRefine((provider, ctx) => {
+    if (provider.kind === 'openai-compatible' && !provider.base_url) {
+      ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'is required for kind "openai-compatible"' });
+    }
+    if (provider.feature_extraction_url && provider.kind !== 'huggingface') {
+      ctx.addIssue({ code: 'custom', path: ['feature_extraction_url'], message: 'applies to kind "huggingface" only' });
+    }
+  });
+
+export const TargetSchema = z.strictObject({
+  provider: name,
+  /** The model id the provider knows (may contain slashes: Hugging Face ids do). */
+  model: z.string().min(1),
+});
+
+export const ModelSchema = z.strictObject({
+  /** Tried in order: the next target is used when one fails in a retryable way. */
+  targets: z.array(TargetSchema).min(1),
+  description: z.string().optional(),
+});
+
+export const KeySchema = z.strictObject({
+  /**
+   * Names of Worker secrets holding this key's value. Any of them is accepted, so a
+   * key rotates without downtime: add the new secret, move clients, drop the old one.
+   */
+  secrets: z.array(secretName).min(1).max(4),
+  /** Model aliases, `provider/model`, `provider/*`, or `*`. */
+  models: z.array(z.string().min(1)).min(1).default(['*']),
+  description: z.string().optional(),
+});
+
+export const GatewayConfigSchema = z
+  .strictObject({
+    /** Cap on request bodies, enforced while reading. */
+    max_body_bytes: z.number().int().positive().max(100 * 1024 * 1024).default(4 * 1024 * 1024),
+    timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
+    providers: z.record(name, ProviderSchema),
+    models: z.record(z.string().min(1).max(128), ModelSchema).default({}),
+    keys: z.record(name, KeySchema),
+    log: z
+      .strictObject({
+        /** Rows written in one D1 batch at most. */
+        batch_size: z.number().int().min(1).max(100).default(50),
+        /** How long a row may wait for others before its batch is written. */
+        flush_ms: z.number().int().min(0).max(10_000).default(10),
+      })
+      .default({ batch_size: 50, flush_ms: 10 }),
+  })
+  .superRefine((config, ctx) => {
+    if (Object.keys(config.providers).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['providers'], message: 'must declare at least one provider' });
+    }
+    if (Object.keys(config.keys).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'must declare at least one key' });
+    }
+    for (const [alias, model] of Object.entries(config.models)) {
+      model.targets.forEach((target, i) => {
+        if (!config.providers[target.provider]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', alias, 'targets', i, 'provider'],
+            message: `names provider "${target.provider}", which is not declared`,
+          });
+        }
+      });
+    }
+    for (const [keyId, key] of Object.entries(config.keys)) {
+      key.models.forEach((pattern, i) => {
+        if (!patternIsKnown(pattern, config)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['keys', keyId, 'models', i],
+            message: `"${pattern}" is neither "*", a model alias, nor a declared provider's "provider/…"`,
+          });
+        }
+      });
+    }
+  });
+
+function patternIsKnown(pattern: string, config: { providers: object; models: object }): boolean {
+  if (pattern === '*' || Object.hasOwn(config.models, pattern)) return true;
+  const slash = pattern.indexOf('/');
+  return slash > 0 && Object.hasOwn(config.providers, pattern.slice(0, slash));
+}
+
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+export type ProviderConfig = z.infer<typeof ProviderSchema>;
+export type ProviderKind = ProviderConfig['kind'];
+export type Timeouts = z.infer<typeof TimeoutsSchema>;
+export type KeyConfig = z.infer<typeof KeySchema>;

@@ -1,0 +1,20 @@
+/**
+ * The Worker's bindings, as declared in wrangler.toml. Caller keys and provider
+ * credentials are Worker secrets whose names the config chooses, so they are
+ * reached by name through `secret()`.
+ */
+export interface Env {
+  /** The operator config (TOML table or JSON string); see src/config/schema.ts. */
+  GATEWAY_CONFIG: unknown;
+  /** Call log; see migrations/ and docs/storage.md. */
+  DB: D1Database;
+  /** Response cache. */
+  CACHE: KVNamespace;
+  /** Per-key limiter Durable Object. */
+  LIMITER: DurableObjectNamespace;
+}
+
+export function secret(env: Env, name: string): string | undefined {
+  const value = (env as unknown as Record<string, unknown>)[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}

@@ -1,0 +1,94 @@
+/**
+ * The gateway's one error type. Every failure, wherever it starts, becomes a
+ * GatewayError; `toErrorBody` is the only place one becomes wire JSON, so every
+ * non-2xx answer has OpenAI's shape: {"error":{"message","type","param","code"}}.
+ * The openai client picks its exception class from the status, so the table below
+ * is the contract.
+ */
+
+const CODES = {
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  unsupported_endpoint: { status: 400, type: 'invalid_request_error' },
+  missing_api_key: { status: 401, type: 'invalid_request_error' },
+  invalid_api_key: { status: 401, type: 'invalid_request_error' },
+  model_not_allowed: { status: 403, type: 'invalid_request_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  unknown_url: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  request_too_large: { status: 413, type: 'invalid_request_error' },
+  // An upstream 4xx we pass on: the status comes from the upstream.
+  upstream_rejected: { status: 400, type: 'invalid_request_error' },
+  upstream_failed: { status: 502, type: 'server_error' },
+  upstream_invalid_response: { status: 502, type: 'server_error' },
+  upstream_credential_rejected: { status: 502, type: 'server_error' },
+  stream_cut: { status: 502, type: 'server_error' },
+  upstream_timeout: { status: 504, type: 'server_error' },
+  client_closed: { status: 499, type: 'invalid_request_error' },
+  config_invalid: { status: 500, type: 'server_error' },
+  internal_error: { status: 500, type: 'server_error' },
+} as const satisfies Record<string, { status: number; type: string }>;
+
+export type ErrorCode = keyof typeof CODES;
+
+export interface GatewayErrorOptions {
+  param?: string | null;
+  /** Overrides the table's status (upstream 4xx pass-through). */
+  status?: number;
+  /** Overrides the table's type (an upstream's own type, already sanitized). */
+  type?: string;
+  /** Extra response headers (allow, retry-after, ...). */
+  headers?: Record<string, string>;
+  /** Whether another attempt or target could succeed. */
+  retryable?: boolean;
+  /** The wire `code`, when it differs from the internal code (upstream pass-through). */
+  wireCode?: string | null;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+  readonly retryable: boolean;
+  readonly wireCode: string | null;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = options.status ?? CODES[code].status;
+    this.type = options.type ?? CODES[code].type;
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? {};
+    this.retryable = options.retryable ?? false;
+    this.wireCode = options.wireCode === undefined ? code : options.wireCode;
+  }
+}
+
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export function toErrorBody(error: GatewayError): ErrorBody {
+  return {
+    error: { message: error.message, type: error.type, param: error.param, code: error.wireCode },
+  };
+}
+
+/** Anything thrown that is not a GatewayError is our bug: nothing of it reaches the client. */
+export function asGatewayError(error: unknown, requestId: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError(
+    'internal_error',
+    `The gateway failed to handle this request. Quote request id ${requestId} when reporting it.`,
+  );
+}
+
+export function errorResponse(error: GatewayError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(toErrorBody(error)), {
+    status: error.status,
+    headers: { 'content-type': 'application/json', ...error.headers, ...headers },
+  });
+}

@@ -1,0 +1,55 @@
+import { Hono } from 'hono';
+import { asGatewayError, errorResponse, GatewayError } from '../errors';
+import type { AppEnv } from './context';
+import { auth, callLog, config } from './middleware';
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from './request-schemas';
+import { getModel, listModels } from './routes/models';
+import { proxy } from './routes/proxy';
+import type { Context } from 'hono';
+
+/**
+ * The gateway's HTTP surface. Middleware order (outermost first): call log (so
+ * rejected calls are logged too) → config → auth (/v1 only) → route. `onError` is
+ * the only place an error becomes a response.
+ */
+export const app = new Hono<AppEnv>();
+
+app.use('*', callLog, config);
+app.use('/v1/*', auth);
+
+app.get('/healthz', (c) => c.json({ status: 'ok' }));
+app.post('/v1/chat/completions', proxy('chat.completions', ChatCompletionRequest));
+app.post('/v1/completions', proxy('completions', CompletionRequest));
+app.post('/v1/embeddings', proxy('embeddings', EmbeddingRequest));
+app.get('/v1/models', listModels);
+app.get('/v1/models/*', getModel);
+
+const METHODS: Record<string, string> = {
+  '/healthz': 'GET, HEAD',
+  '/v1/chat/completions': 'POST',
+  '/v1/completions': 'POST',
+  '/v1/embeddings': 'POST',
+  '/v1/models': 'GET, HEAD',
+  '/v1/models/*': 'GET, HEAD',
+};
+for (const [path, allow] of Object.entries(METHODS)) {
+  app.all(path, (c) => {
+    throw new GatewayError('method_not_allowed', `Method ${c.req.method} is not allowed on ${c.req.path}; use ${allow}`, {
+      headers: { allow },
+    });
+  });
+}
+
+function handleError(error: unknown, c: Context<AppEnv>): Response {
+  const call = c.get('call');
+  const gatewayError = asGatewayError(error, call?.requestId ?? 'unknown');
+  if (gatewayError !== error) console.error(`request ${call?.requestId}:`, error);
+  if (call) call.errorCode = gatewayError.code;
+  if (call && gatewayError.code === 'client_closed') call.status = 499;
+  return errorResponse(gatewayError);
+}
+
+app.notFound((c) =>
+  handleError(new GatewayError('unknown_url', `Invalid URL (${c.req.method} ${c.req.path})`), c),
+);
+app.onError(handleError);

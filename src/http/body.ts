@@ -1,0 +1,78 @@
+import type { z } from 'zod';
+import { GatewayError } from '../errors';
+
+export type JsonObject = Record<string, unknown>;
+
+const decoder = new TextDecoder();
+
+function tooLarge(cap: number): GatewayError {
+  return new GatewayError('request_too_large', `Request body exceeds the gateway's limit of ${cap} bytes`);
+}
+
+/**
+ * Reads the body, stopping as soon as it passes `cap`: a declared Content-Length
+ * over the cap is refused before reading, and a body that lies about (or omits) its
+ * length is cut off at the cap rather than buffered whole.
+ */
+export async function readJsonObject(request: Request, cap: number): Promise<JsonObject> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > cap) throw tooLarge(cap);
+  if (!request.body) throw new GatewayError('invalid_json', 'Request body is empty; expected a JSON object');
+
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(cap);
+    }
+    chunks.push(value);
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks, size);
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new GatewayError('invalid_json', 'Request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new GatewayError('invalid_json', 'Request body must be a JSON object');
+  }
+  return parsed as JsonObject;
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Validates against an API schema; the first problem becomes a 400 naming its field. */
+export function validate<S extends z.ZodType>(schema: S, body: JsonObject): z.infer<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return body as z.infer<S>;
+  const issue = result.error.issues[0]!;
+  const param = paramPath(issue.path);
+  throw new GatewayError('invalid_request', `Invalid request: ${param || 'body'}: ${issue.message}`, {
+    param: param || null,
+  });
+}
+
+/** `messages[0].content`, as OpenAI names params. */
+function paramPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}

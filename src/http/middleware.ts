@@ -1,0 +1,63 @@
+import { createMiddleware } from 'hono/factory';
+import { keyRing } from '../auth/key-ring';
+import { loadConfig } from '../config/load';
+import { GatewayError } from '../errors';
+import { logCall } from '../logging/call-log';
+import { newCallRecord } from '../logging/call-record';
+import type { AppEnv } from './context';
+
+const DEFAULT_LOG = { batch_size: 50, flush_ms: 10 };
+
+function endpointOf(path: string): string {
+  if (path.startsWith('/v1/')) return path.slice(4).replaceAll('/', '.');
+  return path;
+}
+
+/**
+ * Outermost: gives the call its id and record, and queues its log row once the
+ * response (a stream's body included) is complete. Every response carries
+ * x-request-id, errors too; every call gets exactly one row, rejected ones too.
+ */
+export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) {
+  const requestId = `req_${crypto.randomUUID().replaceAll('-', '')}`;
+  const call = newCallRecord(requestId, endpointOf(c.req.path));
+  c.set('call', call);
+  await next();
+  c.res.headers.set('x-request-id', requestId);
+  if (call.status === 0) call.status = c.res.status;
+
+  const settings = c.get('config')?.log ?? DEFAULT_LOG;
+  const ctx = c.executionCtx;
+  const write = () => logCall(c.env.DB, ctx, call, settings);
+  if (call.bodyDone) ctx.waitUntil(call.bodyDone.then(write));
+  else write();
+});
+
+/** Validated once per isolate; a bad config answers every request with a 500 naming the field. */
+export const config = createMiddleware<AppEnv>(async function config(c, next) {
+  c.set('config', loadConfig(c.env.GATEWAY_CONFIG));
+  await next();
+});
+
+/** Caller keys: `Authorization: Bearer <key>`, looked up in Worker secrets. The key is never echoed. */
+export const auth = createMiddleware<AppEnv>(async function auth(c, next) {
+  const header = c.req.header('authorization') ?? '';
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  if (!match) {
+    throw new GatewayError(
+      'missing_api_key',
+      "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
+      { headers: { 'www-authenticate': 'Bearer' } },
+    );
+  }
+  const ring = await keyRing(c.get('config'), c.env);
+  const caller = await ring.identify(match[1]!);
+  if (!caller) {
+    throw new GatewayError('invalid_api_key', 'Incorrect API key provided.', {
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+    });
+  }
+  c.set('caller', caller);
+  c.get('call').keyId = caller.keyId;
+  await next();
+});

@@ -1,0 +1,92 @@
+import type { CallRecord } from './call-record';
+
+/**
+ * The D1 call log writer. Rows are gathered per isolate and written with one
+ * `batch()`: locally one INSERT per call costs more than the rest of the request
+ * path. The request whose row opens a batch carries its flush in `waitUntil`, so no
+ * promise crosses request contexts (workerd forbids I/O on behalf of another
+ * request). Nothing here throws into a call: failures are retried once, then the
+ * rows are counted as lost and reported.
+ */
+
+export interface LogSettings {
+  batch_size: number;
+  flush_ms: number;
+}
+
+const INSERT = `INSERT OR IGNORE INTO calls (
+  request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status,
+  error_code, stream_cut, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
+  attempts, cache_status, cost_usd
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`;
+
+type Row = unknown[];
+
+let pending: Row[] = [];
+let flushScheduled = false;
+let lostRows = 0;
+
+function toRow(call: CallRecord, endedAt: number): Row {
+  return [
+    call.requestId,
+    new Date(call.startedAt).toISOString(),
+    call.keyId,
+    call.endpoint,
+    call.model,
+    call.provider,
+    call.upstreamModel,
+    call.stream ? 1 : 0,
+    call.status,
+    call.errorCode,
+    call.streamCut ? 1 : 0,
+    Math.max(0, endedAt - call.startedAt),
+    call.firstByteAt === null ? null : Math.max(0, call.firstByteAt - call.startedAt),
+    call.promptTokens,
+    call.completionTokens,
+    call.attempts,
+    call.cacheStatus,
+    call.costUsd,
+  ];
+}
+
+/** Queues the call's row; the write happens inside `ctx.waitUntil`. */
+export function logCall(
+  db: D1Database | undefined,
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+  call: CallRecord,
+  settings: LogSettings,
+): void {
+  pending.push(toRow(call, Date.now()));
+  if (pending.length >= settings.batch_size) {
+    ctx.waitUntil(flush(db));
+  } else if (!flushScheduled) {
+    flushScheduled = true;
+    ctx.waitUntil(
+      new Promise((resolve) => setTimeout(resolve, settings.flush_ms)).then(() => {
+        flushScheduled = false;
+        return flush(db);
+      }),
+    );
+  }
+}
+
+async function flush(db: D1Database | undefined): Promise<void> {
+  const rows = pending;
+  pending = [];
+  if (rows.length === 0) return;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      if (!db) throw new Error('no D1 binding named DB');
+      const insert = db.prepare(INSERT);
+      await db.batch(rows.map((row) => insert.bind(...row)));
+      return;
+    } catch (error) {
+      if (attempt === 2) {
+        lostRows += rows.length;
+        console.error(
+          `call log: lost ${rows.length} row(s) (${lostRows} since isolate start): ${String(error)}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * What the gateway remembers about one call while serving it; becomes one row of
+ * the `calls` table (migrations/0001_create_calls.sql, docs/storage.md).
+ */
+export interface CallRecord {
+  requestId: string;
+  /** Epoch ms when the request arrived. */
+  startedAt: number;
+  endpoint: string;
+  keyId: string | null;
+  /** The model the caller asked for (alias or provider/model). */
+  model: string | null;
+  provider: string | null;
+  upstreamModel: string | null;
+  stream: boolean;
+  /** Final HTTP status; 499 when the client went away first. */
+  status: number;
+  errorCode: string | null;
+  /** A stream that had started and did not end with its terminator. */
+  streamCut: boolean;
+  /** Epoch ms of the upstream's first byte (headers, or a stream's first event). */
+  firstByteAt: number | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  attempts: number;
+  cacheStatus: string | null;
+  costUsd: number | null;
+  /** Set while a streamed body is still flowing; resolves once it has ended. */
+  bodyDone?: Promise<void>;
+}
+
+export function newCallRecord(requestId: string, endpoint: string): CallRecord {
+  return {
+    requestId,
+    startedAt: Date.now(),
+    endpoint,
+    keyId: null,
+    model: null,
+    provider: null,
+    upstreamModel: null,
+    stream: false,
+    status: 0,
+    errorCode: null,
+    streamCut: false,
+    firstByteAt: null,
+    promptTokens: null,
+    completionTokens: null,
+    attempts: 0,
+    cacheStatus: null,
+    costUsd: null,
+  };
+}

@@ -1,0 +1,74 @@
+import { GatewayError } from '../errors';
+import type { JsonObject } from '../http/body';
+import { embeddingList } from './embedding-format';
+import { expectObject, openAICompatible, postJson } from './openai';
+import type { Provider, UpstreamCall } from './provider';
+
+/**
+ * Hugging Face Inference Providers. Chat goes to the OpenAI-compatible router
+ * (https://router.huggingface.co/v1). Embeddings go to the feature-extraction
+ * pipeline (`POST {feature_extraction_url}/{model id}/pipeline/feature-extraction`
+ * with `{"inputs": [...]}`), which answers bare float arrays; they are wrapped in
+ * OpenAI's embedding list here. Legacy completions have no Hugging Face route.
+ */
+
+const ROUTER = 'https://router.huggingface.co/v1';
+const FEATURE_EXTRACTION = 'https://router.huggingface.co/hf-inference/models';
+
+const chat = openAICompatible(ROUTER);
+
+function embeddingInputs(call: UpstreamCall): string[] {
+  const input = call.body.input;
+  const inputs = typeof input === 'string' ? [input] : input;
+  if (!Array.isArray(inputs) || inputs.some((item) => typeof item !== 'string')) {
+    throw new GatewayError('invalid_request', 'Hugging Face embeddings take text input, not token arrays', {
+      param: 'input',
+    });
+  }
+  if (call.body.dimensions !== undefined) {
+    throw new GatewayError('invalid_request', 'Hugging Face feature extraction does not support `dimensions`', {
+      param: 'dimensions',
+    });
+  }
+  return inputs as string[];
+}
+
+/** Sentence models answer one vector per input; token-level models one per token, mean-pooled here. */
+function toVector(value: unknown): number[] {
+  if (Array.isArray(value) && value.every((x) => typeof x === 'number')) return value as number[];
+  if (Array.isArray(value) && value.length > 0 && value.every(Array.isArray)) {
+    const rows = value.map(toVector);
+    const width = rows[0]!.length;
+    const sum = new Array<number>(width).fill(0);
+    for (const row of rows) for (let i = 0; i < width; i++) sum[i]! += row[i] ?? 0;
+    return sum.map((x) => x / rows.length);
+  }
+  throw unexpectedShape();
+}
+
+function unexpectedShape(): GatewayError {
+  return new GatewayError('upstream_invalid_response', 'Hugging Face answered with an unexpected embedding shape', {
+    retryable: true,
+  });
+}
+
+export const huggingface: Provider = {
+  supports: (endpoint) => endpoint !== 'completions',
+
+  send(call) {
+    if (call.endpoint !== 'embeddings') return chat.send(call);
+    const base = (call.target.config.feature_extraction_url ?? FEATURE_EXTRACTION).replace(/\/+$/, '');
+    const url = `${base}/${call.target.model}/pipeline/feature-extraction`;
+    return postJson(url, call, { inputs: embeddingInputs(call) });
+  },
+
+  toOpenAI(call, json): JsonObject {
+    if (call.endpoint !== 'embeddings') return expectObject(json);
+    if (!Array.isArray(json)) throw unexpectedShape();
+    const vectors = json.every((x) => typeof x === 'number') ? [json as number[]] : json.map(toVector);
+    // Feature extraction reports no usage; the log keeps NULL rather than a guess.
+    return embeddingList(vectors, call.target.model, call.body.encoding_format);
+  },
+
+  fromStreamEvent: (call, event) => chat.fromStreamEvent(call, event),
+};

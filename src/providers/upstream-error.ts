@@ -1,0 +1,93 @@
+import { GatewayError } from '../errors';
+import type { Target } from './provider';
+
+/**
+ * Turns an upstream's non-2xx answer into a GatewayError. Upstream bodies are
+ * untrusted: they can quote internal URLs, credentials or our own request back, so
+ * only a short, scrubbed message and simple type/code/param strings survive.
+ */
+
+const MAX_BODY = 16 * 1024;
+const MAX_MESSAGE = 400;
+const SIMPLE = /^[A-Za-z0-9_.:[\]-]{1,64}$/;
+
+/** Headers that tell a client when to come back; passed on with 429/503. */
+const RETRY_HEADERS = ['retry-after', 'retry-after-ms', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens'];
+
+export function scrub(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text;
+  for (const value of secrets) if (value && value.length >= 4) out = out.split(value).join('[redacted]');
+  return out
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '[url]')
+    .replace(/\b(?:sk|pk|rk|hf|gsk|key|api|token)[-_][A-Za-z0-9*_-]{6,}/gi, '[redacted]')
+    .replace(/\bBearer\s+[^\s"']+/gi, 'Bearer [redacted]')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, MAX_MESSAGE);
+}
+
+async function readCapped(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < MAX_BODY) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // A body that breaks while we read it still gives us its status.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return text;
+}
+
+function simple(value: unknown): string | null {
+  return typeof value === 'string' && SIMPLE.test(value) ? value : null;
+}
+
+export async function upstreamError(response: Response, target: Target, credential?: string): Promise<GatewayError> {
+  const status = response.status;
+  const text = await readCapped(response);
+  let detail: { message?: unknown; type?: unknown; code?: unknown; param?: unknown } = {};
+  try {
+    const json = JSON.parse(text) as { error?: unknown; message?: unknown };
+    if (typeof json.error === 'object' && json.error !== null) detail = json.error as typeof detail;
+    else if (typeof json.error === 'string') detail = { message: json.error };
+    else if (typeof json.message === 'string') detail = { message: json.message };
+  } catch {
+    // Not JSON (an HTML error page, a proxy's text): only the status is trustworthy.
+  }
+  const said = typeof detail.message === 'string' ? scrub(detail.message, [credential]) : '';
+  const message = `Provider "${target.provider}" answered ${status}${said ? `: ${said}` : ''}`;
+
+  const headers: Record<string, string> = {};
+  for (const name of RETRY_HEADERS) {
+    const value = response.headers.get(name);
+    if (value && value.length < 64) headers[name] = value;
+  }
+
+  if (status === 401 || status === 403) {
+    // The provider refused the gateway's credential: the caller's key is fine, so
+    // a 401 here would send the client's user chasing the wrong key.
+    return new GatewayError('upstream_credential_rejected', `Provider "${target.provider}" rejected the gateway's credential (${status})`, {
+      retryable: true,
+    });
+  }
+  if (status >= 500) {
+    return new GatewayError('upstream_failed', message, { retryable: true, headers });
+  }
+  return new GatewayError('upstream_rejected', message, {
+    status,
+    type: simple(detail.type) ?? 'invalid_request_error',
+    wireCode: simple(detail.code),
+    param: simple(detail.param),
+    headers,
+    // Another target may have quota or capacity left; a malformed request will not improve.
+    retryable: status === 408 || status === 409 || status === 429,
+  });
+}
