@@ -1,0 +1,103 @@
+import type { D1Migration } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import OpenAI from 'openai';
+import type { Env } from '../../src/env';
+import { KEYS } from './constants';
+
+/** Helpers for driving the real Worker (its default export) inside workerd. */
+
+export interface TestEnv extends Env {
+  TEST_MIGRATIONS: D1Migration[];
+  UPSTREAM_ORIGIN: string;
+}
+
+export const testEnv = env as unknown as TestEnv;
+const worker = (exports as unknown as { default: Fetcher }).default;
+
+export const BASE = 'http://gateway.test';
+
+export function gateway(path: string, init?: RequestInit): Promise<Response> {
+  return worker.fetch(new Request(BASE + path, init));
+}
+
+export function postJson(path: string, body: unknown, key: string | null = KEYS.teamA, headers: Record<string, string> = {}) {
+  return gateway(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** The official openai client, pointed at the gateway. No retries: tests see every answer. */
+export function client(key: string = KEYS.teamA): OpenAI {
+  return new OpenAI({
+    apiKey: key,
+    baseURL: `${BASE}/v1`,
+    maxRetries: 0,
+    fetch: (input, init) => worker.fetch(new Request(input as RequestInfo, init as RequestInit)),
+  });
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** What the fixture upstream received for one gateway request id. */
+export async function upstreamSaw(requestId: string): Promise<RecordedRequest[]> {
+  const response = await fetch(`${testEnv.UPSTREAM_ORIGIN}/__requests/${requestId}`);
+  return (await response.json()) as RecordedRequest[];
+}
+
+export async function upstreamCount(model: string): Promise<number> {
+  const response = await fetch(`${testEnv.UPSTREAM_ORIGIN}/__count/${model}`);
+  return ((await response.json()) as { count: number }).count;
+}
+
+export interface CallRow {
+  request_id: string;
+  ts: string;
+  key_id: string | null;
+  endpoint: string;
+  model: string | null;
+  provider: string | null;
+  upstream_model: string | null;
+  stream: number;
+  status: number;
+  error_code: string | null;
+  stream_cut: number;
+  latency_ms: number;
+  ttfb_ms: number | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  attempts: number;
+  cache_status: string | null;
+  cost_usd: number | null;
+}
+
+/** The call's D1 row. Rows are written in the background, so this waits for it. */
+export async function logRow(requestId: string, timeoutMs = 3000): Promise<CallRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await testEnv.DB.prepare('SELECT * FROM calls WHERE request_id = ?').bind(requestId).first<CallRow>();
+    if (row) return row;
+    if (Date.now() > deadline) throw new Error(`no call log row for ${requestId}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export async function rowCount(requestId: string): Promise<number> {
+  const row = await testEnv.DB.prepare('SELECT COUNT(*) AS n FROM calls WHERE request_id = ?').bind(requestId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Reads an SSE body into its `data:` payloads. */
+export async function sseData(response: Response): Promise<string[]> {
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .map((event) => event.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n'))
+    .filter(Boolean);
+}
