@@ -38,6 +38,8 @@ export interface Served {
   finish(): void;
   /** Aborts the upstream call (the client went away). */
   abort(): void;
+  /** Whether the client has disconnected. */
+  clientGone(): boolean;
   /** Why the upstream call was aborted by us, if it was (a timeout). */
   abortReason(): GatewayError | undefined;
   describeFailure(detail: string): string;
@@ -108,6 +110,7 @@ async function attempt(input: DispatchInput, target: Target, provider: Provider)
       response,
       finish,
       abort: () => controller.abort(),
+      clientGone: () => input.clientSignal.aborted,
       abortReason,
       describeFailure: (detail) => `Provider "${target.provider}" failed mid-stream${detail ? `: ${detail.slice(0, 200)}` : ''}`,
     };

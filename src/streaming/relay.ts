@@ -55,6 +55,19 @@ export function relay({ served, record, clientWantsUsage }: RelayOptions): Reada
     reader.cancel().catch(() => {});
   };
 
+  /** The client went away: stop paying for tokens nobody reads. */
+  const clientClosed = () => {
+    if (ended) return;
+    ended = true;
+    record.status = 499;
+    record.errorCode = 'client_closed';
+    record.streamCut = true;
+    served.abort();
+    served.finish();
+    bodyDone();
+    reader.cancel().catch(() => {});
+  };
+
   /** Forwards one event; true when something reached the client. */
   const forward = (event: SseEvent, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
     const data = provider.fromStreamEvent(call, event);
@@ -112,22 +125,14 @@ export function relay({ served, record, clientWantsUsage }: RelayOptions): Reada
         }
       } catch {
         if (ended) return;
+        // workerd aborts our upstream read when the client disconnects, which can
+        // arrive here before cancel() does.
+        if (served.clientGone()) return clientClosed();
         const reason = served.abortReason();
         end(controller, reason ?? new GatewayError('stream_cut', 'The connection to the provider broke mid-stream'));
       }
     },
-    cancel() {
-      // The client went away: stop paying for tokens nobody reads.
-      if (ended) return;
-      ended = true;
-      record.status = 499;
-      record.errorCode = 'client_closed';
-      record.streamCut = true;
-      served.abort();
-      served.finish();
-      bodyDone();
-      reader.cancel().catch(() => {});
-    },
+    cancel: clientClosed,
   });
 }
 

@@ -1,0 +1,90 @@
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { client, logRow, postJson, sseData, upstreamSaw } from './support/gateway';
+
+const hello = [{ role: 'user' as const, content: 'tell me a story' }];
+
+async function streamEvents(model: string) {
+  const res = await postJson('/v1/chat/completions', { model, messages: hello, stream: true });
+  expect(res.status).toBe(200);
+  const id = res.headers.get('x-request-id')!;
+  return { id, events: await sseData(res) };
+}
+
+function expectOneErrorEventLast(events: string[], code: string) {
+  const errors = events.filter((e) => e.includes('"error"'));
+  expect(errors).toHaveLength(1);
+  expect(events.at(-1)).toBe(errors[0]);
+  expect(events).not.toContain('[DONE]');
+  const body = JSON.parse(errors[0]!) as { error: Record<string, unknown> };
+  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(body.error.code).toBe(code);
+  return body.error;
+}
+
+describe('a stream that fails after its first byte', () => {
+  it('ends with one explicit error event when the connection resets, and the row says cut', async () => {
+    const { id, events } = await streamEvents('fixture/fault-reset-stream');
+    expect(events[0]).toContain('"role":"assistant"');
+    expectOneErrorEventLast(events, 'stream_cut');
+    expect(await logRow(id)).toMatchObject({ status: 200, stream: 1, stream_cut: 1, error_code: 'stream_cut' });
+  });
+
+  it('makes the openai client raise instead of returning a truncated answer', async () => {
+    const stream = await client().chat.completions.create({ model: 'fixture/fault-reset-stream', messages: hello, stream: true });
+    let text = '';
+    const consume = async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    };
+    await expect(consume()).rejects.toBeInstanceOf(OpenAI.APIError);
+    expect(text.length).toBeGreaterThan(0);
+  });
+
+  it('treats a clean end without finish or [DONE] as cut', async () => {
+    const { id, events } = await streamEvents('fixture/fault-no-done');
+    expectOneErrorEventLast(events, 'stream_cut');
+    expect(await logRow(id)).toMatchObject({ stream_cut: 1 });
+  });
+
+  it("relays the upstream's in-band error event once, sanitized, and marks the row cut", async () => {
+    const { id, events } = await streamEvents('fixture/fault-error-event');
+    const error = expectOneErrorEventLast(events, 'stream_cut');
+    expect(error.message).toContain('upstream overloaded');
+    expect(await logRow(id)).toMatchObject({ stream_cut: 1, error_code: 'stream_cut' });
+  });
+
+  it('times out a stalled stream after the idle timeout', async () => {
+    const started = Date.now();
+    const { id, events } = await streamEvents('quick/fault-stall-stream');
+    expect(Date.now() - started).toBeLessThan(2500);
+    expectOneErrorEventLast(events, 'upstream_timeout');
+    expect(await logRow(id)).toMatchObject({ stream_cut: 1, error_code: 'upstream_timeout' });
+  });
+
+  it('does not count keep-alive comments as progress', async () => {
+    const started = Date.now();
+    const { events } = await streamEvents('quick/fault-keepalive');
+    expect(Date.now() - started).toBeLessThan(2500);
+    expectOneErrorEventLast(events, 'upstream_timeout');
+  });
+
+  it('aborts the upstream call when the client disconnects, and logs 499', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'fixture/fault-stall-stream', messages: hello, stream: true });
+    const id = res.headers.get('x-request-id')!;
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const row = await logRow(id);
+    expect(row).toMatchObject({ status: 499, error_code: 'client_closed', stream_cut: 1 });
+    expect(await upstreamSaw(id)).toHaveLength(1);
+  });
+});
+
+describe('a stream that fails before its first byte', () => {
+  it('answers with an ordinary error status', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'fixture/fault-503', messages: hello, stream: true });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(await logRow(res.headers.get('x-request-id')!)).toMatchObject({ status: 502, stream: 1, error_code: 'upstream_failed' });
+  });
+});
