@@ -1,0 +1,48 @@
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { testEnv } from './support/gateway';
+
+const queries = inject('readmeQueries');
+const find = (text: string) => {
+  const query = queries.find((q) => q.includes(text));
+  if (!query) throw new Error(`README has no query containing ${text}`);
+  return query;
+};
+
+// Rows shaped like the gateway's, on a key and model of their own so other tests' rows do not interfere.
+beforeAll(async () => {
+  const now = Date.now();
+  const insert = testEnv.DB.prepare(
+    `INSERT INTO calls (request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status, error_code, stream_cut, latency_ms, ttfb_ms, prompt_tokens, completion_tokens, attempts)
+     VALUES (?1, ?2, 'readme-key', 'chat.completions', 'readme-model', 'readme-provider', 'm', ?3, ?4, ?5, ?6, ?7, ?8, 10, 5, 1)`,
+  );
+  const rows = Array.from({ length: 100 }, (_, i) =>
+    insert.bind(`readme-${i}`, new Date(now - i * 1000).toISOString(), i % 2, 200, null, 0, i + 1, 1),
+  );
+  rows.push(insert.bind('readme-error', new Date(now).toISOString(), 1, 502, 'stream_cut', 1, 7, 1));
+  await testEnv.DB.batch(rows);
+});
+
+describe("the README's admin queries", () => {
+  it('are all present and run against the real schema', async () => {
+    expect(queries.length).toBeGreaterThanOrEqual(5);
+    for (const query of queries) {
+      const result = await testEnv.DB.prepare(query).all();
+      expect(result.success).toBe(true);
+    }
+  });
+
+  it('compute p50 and p95 latency per model correctly', async () => {
+    const { results } = await testEnv.DB.prepare(find('p95_ms')).all<{ model: string; calls: number; p50_ms: number; p95_ms: number }>();
+    expect(results.find((r) => r.model === 'readme-model')).toEqual({ model: 'readme-model', calls: 100, p50_ms: 50, p95_ms: 95 });
+  });
+
+  it('sum tokens per key per day and list errors and cut streams', async () => {
+    const { results } = await testEnv.DB.prepare(find('GROUP BY day, key_id')).all<{ key_id: string; calls: number; prompt_tokens: number }>();
+    const mine = results.filter((r) => r.key_id === 'readme-key');
+    expect(mine.reduce((n, r) => n + r.calls, 0)).toBe(101);
+    expect(mine.reduce((n, r) => n + r.prompt_tokens, 0)).toBe(1010);
+
+    const errors = await testEnv.DB.prepare(find('error_code, stream_cut')).all<{ request_id: string }>();
+    expect(errors.results.map((r) => r.request_id)).toContain('readme-error');
+  });
+});
