@@ -13,10 +13,3 @@ export default async function setup(project: TestProject) {
   project.provide('readmeQueries', [...readme.matchAll(/--command "([^"]+)"/g)].map((m) => m[1]!));
   return () => upstream.close();
 }
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    upstreamPort: number;
-    readmeQueries: string[];
-  }
-}
