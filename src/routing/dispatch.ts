@@ -4,7 +4,7 @@ import type { JsonObject } from '../http/body';
 import type { CallRecord } from '../logging/call-record';
 import type { Endpoint, Provider, Target, UpstreamCall } from '../providers/provider';
 import { providerFor } from '../providers/registry';
-import { upstreamError } from '../providers/upstream-error';
+import { scrub, upstreamError } from '../providers/upstream-error';
 import type { Route } from './resolve';
 
 /**
@@ -34,6 +34,8 @@ export interface Served {
   response: Response;
   /** For non-stream calls: the OpenAI-shaped body, already read. */
   json?: JsonObject;
+  /** The upstream's own bytes, when `json` is exactly what it sent (no re-serializing). */
+  text?: string;
   /** Stops the total-time timer; call when the body is done. */
   finish(): void;
   /** Aborts the upstream call (the client went away). */
@@ -118,7 +120,10 @@ async function attempt(input: DispatchInput, target: Target, provider: Provider)
       if (!response.body) throw new GatewayError('upstream_invalid_response', 'The provider sent an empty stream', { retryable: true });
       return served;
     }
-    served.json = provider.toOpenAI(call, await readJson(response, target));
+    const text = await response.text();
+    const json = parseJson(text, target);
+    served.json = provider.toOpenAI(call, json);
+    if (served.json === json) served.text = text;
     finish();
     return served;
   } catch (error) {
@@ -130,8 +135,7 @@ async function attempt(input: DispatchInput, target: Target, provider: Provider)
   }
 }
 
-async function readJson(response: Response, target: Target): Promise<unknown> {
-  const text = await response.text();
+function parseJson(text: string, target: Target): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -143,7 +147,8 @@ async function readJson(response: Response, target: Target): Promise<unknown> {
 
 function asUpstreamFailure(error: unknown, target: Target): GatewayError {
   if (error instanceof GatewayError) return error;
-  // fetch() rejections carry the URL and sometimes more; the client gets none of it.
-  console.error(`provider "${target.provider}": ${error instanceof Error ? error.message : String(error)}`);
+  // fetch() rejections can carry the URL (and credentials in it): the client gets
+  // none of it, and the operator's log a scrubbed copy.
+  console.error(`provider "${target.provider}": ${scrub(error instanceof Error ? error.message : String(error))}`);
   return new GatewayError('upstream_failed', `Provider "${target.provider}" could not be reached`, { retryable: true });
 }

@@ -44,6 +44,9 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
         call.promptTokens = usage.prompt;
         call.completionTokens = usage.completion;
       }
+      if (served.text !== undefined) {
+        return new Response(served.text, { headers: { ...headers, 'content-type': 'application/json' } });
+      }
       return c.json(served.json, 200, headers);
     }
     const clientWantsUsage = request.stream_options?.include_usage === true;
