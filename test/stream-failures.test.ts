@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { client, logRow, postJson, sseData, upstreamSaw } from './support/gateway';
+import { client, logRow, postJson, sseData, upstreamSaw, upstreamSawHangUp } from './support/gateway';
 
 const hello = [{ role: 'user' as const, content: 'tell me a story' }];
 
@@ -59,6 +59,16 @@ describe('a stream that fails after its first byte', () => {
     expect(Date.now() - started).toBeLessThan(2500);
     expectOneErrorEventLast(events, 'upstream_timeout');
     expect(await logRow(id)).toMatchObject({ stream_cut: 1, error_code: 'upstream_timeout' });
+    expect(await upstreamSawHangUp(id)).toBe(true);
+  });
+
+  it('ends a stream that outlives the total timeout, and hangs up on the upstream', async () => {
+    // 150 ms between chunks keeps the idle timer (400 ms) happy; the total (500 ms) is not.
+    const { id, events } = await streamEvents('brief/fault-slow-stream');
+    expect(events.length).toBeGreaterThan(1);
+    expectOneErrorEventLast(events, 'upstream_timeout');
+    expect(await logRow(id)).toMatchObject({ stream_cut: 1, error_code: 'upstream_timeout' });
+    expect(await upstreamSawHangUp(id)).toBe(true);
   });
 
   it('does not count keep-alive comments as progress', async () => {
@@ -77,6 +87,7 @@ describe('a stream that fails after its first byte', () => {
     const row = await logRow(id);
     expect(row).toMatchObject({ status: 499, error_code: 'client_closed', stream_cut: 1 });
     expect(await upstreamSaw(id)).toHaveLength(1);
+    expect(await upstreamSawHangUp(id)).toBe(true);
   });
 });
 

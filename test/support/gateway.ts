@@ -43,6 +43,19 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string>;
   body: Record<string, unknown>;
+  /** The gateway hung up before the upstream finished (abort, timeout). */
+  closedEarly: boolean;
+}
+
+/** Waits until the upstream has seen the gateway hang up on request `requestId`. */
+export async function upstreamSawHangUp(requestId: string, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const seen = await upstreamSaw(requestId);
+    if (seen.length > 0 && seen.every((r) => r.closedEarly)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
 }
 
 /** What the fixture upstream received for one gateway request id. */

@@ -20,6 +20,8 @@ export function testGatewayConfig(port: number) {
         api_key_secret: 'HF_TOKEN',
       },
       quick: { kind: 'openai-compatible', base_url: `${root}/quick/v1`, timeouts: quick },
+      // Total time shorter than a slow stream takes: tests the total timeout.
+      brief: { kind: 'openai-compatible', base_url: `${root}/brief/v1`, timeouts: { first_byte_ms: 400, idle_ms: 400, total_ms: 500 } },
       plain: { kind: 'openai-compatible', base_url: `${root}/plain/v1`, stream_usage: false },
       // Nothing listens on port 9: connection refused.
       dead: { kind: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1' },
