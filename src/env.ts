@@ -3,6 +3,8 @@
  * credentials are Worker secrets whose names the config chooses, so they are
  * reached by name through `secret()`.
  */
+import type { Limiter } from './limits/limiter';
+
 export interface Env {
   /** The operator config (TOML table or JSON string); see src/config/schema.ts. */
   GATEWAY_CONFIG: unknown;
@@ -11,7 +13,7 @@ export interface Env {
   /** Response cache. */
   CACHE: KVNamespace;
   /** Per-key limiter Durable Object. */
-  LIMITER: DurableObjectNamespace;
+  LIMITER: DurableObjectNamespace<Limiter>;
 }
 
 export function secret(env: Env, name: string): string | undefined {

@@ -17,6 +17,10 @@ const CODES = {
   unknown_url: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
+  // Our own limits. OpenAI puts what ran out (requests, tokens) in `type`.
+  rate_limit_exceeded: { status: 429, type: 'requests' },
+  insufficient_quota: { status: 429, type: 'insufficient_quota' },
+  limiter_unavailable: { status: 503, type: 'server_error' },
   // An upstream 4xx we pass on: the status comes from the upstream.
   upstream_rejected: { status: 400, type: 'invalid_request_error' },
   upstream_failed: { status: 502, type: 'server_error' },

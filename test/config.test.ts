@@ -52,7 +52,7 @@ const BAD_CONFIGS: [string, () => unknown, string, string?][] = [
   ['a negative provider timeout', () => { const c = base(); c.providers.quick.timeouts.first_byte_ms = -400; return c; }, 'GATEWAY_CONFIG.providers.quick.timeouts.first_byte_ms'],
   ['a negative global timeout', () => ({ ...base(), timeouts: { total_ms: -1 } }), 'GATEWAY_CONFIG.timeouts.total_ms'],
   ['a zero max_body_bytes', () => ({ ...base(), max_body_bytes: 0 }), 'GATEWAY_CONFIG.max_body_bytes'],
-  ['an unknown top-level field', () => ({ ...base(), max_body_byte: 1024 }), 'GATEWAY_CONFIG', 'max_body_byte'],
+  ['an unknown top-level field', () => ({ ...base(), max_body_byte: 1024 }), 'GATEWAY_CONFIG.max_body_byte', 'max_body_byte'],
   ['a string that is not JSON', () => '{"providers": {', 'GATEWAY_CONFIG', 'not valid JSON'],
   ['no GATEWAY_CONFIG at all', () => MISSING, 'GATEWAY_CONFIG', 'not set'],
 ];
@@ -162,6 +162,17 @@ describe('parseConfig', () => {
       models: {},
       keys: { local: { secrets: ['KEY_LOCAL'], models: ['*'] } },
       log: { batch_size: 50, flush_ms: 10 },
+      limits: {
+        defaults: {},
+        models: {},
+        default_max_tokens: 4096,
+        prompt_bytes_per_token: 1,
+        lease_s: 900,
+        on_unavailable: 'closed',
+        timeout_ms: 2000,
+        auth_failures: { limit: 20, window_s: 300 },
+      },
+      prices: {},
     });
   });
 

@@ -1,5 +1,6 @@
 import type { GatewayConfig, KeyConfig } from '../config/schema';
 import { type Env, secret } from '../env';
+import { fieldPath } from '../config/load';
 import { GatewayError } from '../errors';
 
 export interface Caller {
@@ -43,7 +44,7 @@ export class KeyRing {
           throw new GatewayError(
             'config_invalid',
             `Invalid gateway configuration: keys "${holder.caller.keyId}" and "${keyId}" share a secret value`,
-            { param: `GATEWAY_CONFIG.keys.${keyId}.secrets` },
+            { param: fieldPath(['keys', keyId, 'secrets']) },
           );
         }
         byDigest.set(id, { digest, caller: { keyId, policy } });

@@ -25,7 +25,9 @@ export function parseConfig(raw: unknown): ConfigResult {
   const parsed = GatewayConfigSchema.safeParse(value);
   if (parsed.success) return { ok: true, config: parsed.data };
   const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-  const field = fieldPath(issue.path);
+  // zod reports an unknown field on its parent; name the field itself (a typo's exact spelling).
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  const field = fieldPath(path);
   return { ok: false, field, error: `Invalid gateway configuration: ${field}: ${issue.message}` };
 }
 

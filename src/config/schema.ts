@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
 
 /**
  * The operator's configuration: the `GATEWAY_CONFIG` var in wrangler.toml (a TOML
@@ -73,6 +74,8 @@ export const KeySchema = z.strictObject({
   /** Model aliases, `provider/model`, `provider/*`, or `*`. */
   models: z.array(z.string().min(1)).min(1).default(['*']),
   description: z.string().optional(),
+  /** Overrides `limits.defaults` field by field; `models` adds per-model rules for this key. */
+  limits: KeyLimitsSchema.extend({ models: z.record(z.string().min(1), KeyModelLimitsSchema).optional() }).optional(),
 });
 
 export const GatewayConfigSchema = z
@@ -83,6 +86,9 @@ export const GatewayConfigSchema = z
     providers: z.record(name, ProviderSchema),
     models: z.record(z.string().min(1).max(128), ModelSchema).default({}),
     keys: z.record(name, KeySchema),
+    limits: LimitsSettingsSchema.default(LimitsSettingsSchema.parse({})),
+    /** USD per million tokens, by `provider/model` (the upstream model that served). */
+    prices: z.record(z.string().min(3), PriceSchema).default({}),
     log: z
       .strictObject({
         /** Rows written in one D1 batch at most. */
@@ -93,6 +99,24 @@ export const GatewayConfigSchema = z
       .default({ batch_size: 50, flush_ms: 10 }),
   })
   .superRefine((config, ctx) => {
+    const known = (model: string) => Object.hasOwn(config.models, model) || declaredProvider(model, config);
+    for (const [keyId, key] of Object.entries(config.keys)) {
+      for (const model of Object.keys(key.limits?.models ?? {})) {
+        if (!known(model)) {
+          ctx.addIssue({ code: 'custom', path: ['keys', keyId, 'limits', 'models', model], message: 'is neither a model alias nor a declared provider\'s "provider/model"' });
+        }
+      }
+    }
+    for (const model of Object.keys(config.limits.models)) {
+      if (!known(model)) {
+        ctx.addIssue({ code: 'custom', path: ['limits', 'models', model], message: 'is neither a model alias nor a declared provider\'s "provider/model"' });
+      }
+    }
+    for (const model of Object.keys(config.prices)) {
+      if (!declaredProvider(model, config)) {
+        ctx.addIssue({ code: 'custom', path: ['prices', model], message: 'must be "provider/model" with a declared provider' });
+      }
+    }
     if (Object.keys(config.providers).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['providers'], message: 'must declare at least one provider' });
     }
@@ -122,6 +146,11 @@ export const GatewayConfigSchema = z
       });
     }
   });
+
+function declaredProvider(model: string, config: { providers: object }): boolean {
+  const slash = model.indexOf('/');
+  return slash > 0 && slash < model.length - 1 && Object.hasOwn(config.providers, model.slice(0, slash));
+}
 
 function patternIsKnown(pattern: string, config: { providers: object; models: object }): boolean {
   if (pattern === '*' || Object.hasOwn(config.models, pattern)) return true;

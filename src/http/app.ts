@@ -46,7 +46,8 @@ function handleError(error: unknown, c: Context<AppEnv>): Response {
   if (gatewayError !== error) console.error(`request ${call?.requestId}:`, error);
   if (call) call.errorCode = gatewayError.code;
   if (call && gatewayError.code === 'client_closed') call.status = 499;
-  return errorResponse(gatewayError);
+  // A limited key's every answer carries its rate-limit headers, errors included.
+  return errorResponse(gatewayError, c.get('admission')?.headers);
 }
 
 app.notFound((c) =>

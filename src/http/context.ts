@@ -1,6 +1,7 @@
 import type { Caller } from '../auth/key-ring';
 import type { GatewayConfig } from '../config/schema';
 import type { Env } from '../env';
+import type { Admission } from '../limits/admission';
 import type { CallRecord } from '../logging/call-record';
 
 /** The Hono environment, typed once for the whole app. */
@@ -10,5 +11,7 @@ export interface AppEnv {
     call: CallRecord;
     config: GatewayConfig;
     caller: Caller;
+    /** Set when the caller's key has limits and the call was admitted. */
+    admission?: Admission;
   };
 }

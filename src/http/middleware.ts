@@ -2,6 +2,8 @@ import { createMiddleware } from 'hono/factory';
 import { keyRing } from '../auth/key-ring';
 import { loadConfig } from '../config/load';
 import { GatewayError } from '../errors';
+import { clientIp, countFailure, refuseIfBlocked } from '../limits/auth-failures';
+import { callCost } from '../limits/pricing';
 import { logCall } from '../logging/call-log';
 import { newCallRecord } from '../logging/call-record';
 import type { AppEnv } from './context';
@@ -26,11 +28,17 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   c.res.headers.set('x-request-id', requestId);
   if (call.status === 0) call.status = c.res.status;
 
-  const settings = c.get('config')?.log ?? DEFAULT_LOG;
+  const config = c.get('config');
+  const admission = c.get('admission');
   const ctx = c.executionCtx;
-  const write = () => logCall(c.env.DB, ctx, call, settings);
-  if (call.bodyDone) ctx.waitUntil(call.bodyDone.then(write));
-  else write();
+  const finish = () => {
+    if (config) call.costUsd = callCost(config, call);
+    logCall(c.env.DB, ctx, call, config?.log ?? DEFAULT_LOG);
+    // The limiter counts exactly what the log says this call used.
+    if (admission) ctx.waitUntil(admission.settle().catch((e) => console.error(`limiter settle failed: ${String(e)}`)));
+  };
+  if (call.bodyDone) ctx.waitUntil(call.bodyDone.then(finish));
+  else finish();
 });
 
 /** Validated once per isolate; a bad config answers every request with a 500 naming the field. */
@@ -41,6 +49,8 @@ export const config = createMiddleware<AppEnv>(async function config(c, next) {
 
 /** Caller keys: `Authorization: Bearer <key>`, looked up in Worker secrets. The key is never echoed. */
 export const auth = createMiddleware<AppEnv>(async function auth(c, next) {
+  const ip = clientIp(c.req.raw);
+  refuseIfBlocked(ip);
   const header = c.req.header('authorization') ?? '';
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   if (!match) {
@@ -53,6 +63,8 @@ export const auth = createMiddleware<AppEnv>(async function auth(c, next) {
   const ring = await keyRing(c.get('config'), c.env);
   const caller = await ring.identify(match[1]!);
   if (!caller) {
+    const blocked = await countFailure(c.env, c.get('config'), ip);
+    if (blocked) throw blocked;
     throw new GatewayError('invalid_api_key', 'Incorrect API key provided.', {
       headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
     });

@@ -23,8 +23,14 @@ export interface CallRecord {
   promptTokens: number | null;
   completionTokens: number | null;
   attempts: number;
+  /** Prompt tokens the provider served from its prompt cache. */
+  cachedTokens: number | null;
   cacheStatus: string | null;
   costUsd: number | null;
+  /** admitted | rejected | unavailable_open | unavailable_closed; null when the key has no limits. */
+  limitStatus: string | null;
+  /** The rule that refused the call. */
+  limitedBy: string | null;
   /** Set while a streamed body is still flowing; resolves once it has ended. */
   bodyDone?: Promise<void>;
 }
@@ -46,7 +52,10 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     promptTokens: null,
     completionTokens: null,
     attempts: 0,
+    cachedTokens: null,
     cacheStatus: null,
     costUsd: null,
+    limitStatus: null,
+    limitedBy: null,
   };
 }

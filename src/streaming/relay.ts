@@ -1,7 +1,7 @@
 import { GatewayError, toErrorBody } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import type { Served } from '../routing/dispatch';
-import { readUsage } from './usage';
+import { readUsage, recordUsage } from './usage';
 import { SseParser, type SseEvent } from './sse';
 
 /**
@@ -89,8 +89,7 @@ export function relay({ served, record, clientWantsUsage }: RelayOptions): Reada
       }
       const usage = readUsage(chunk?.usage);
       if (usage) {
-        record.promptTokens = usage.prompt;
-        record.completionTokens = usage.completion;
+        recordUsage(record, usage);
         if (!clientWantsUsage && Array.isArray(chunk?.choices) && chunk.choices.length === 0) return false;
       }
     }

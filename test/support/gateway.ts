@@ -1,7 +1,8 @@
-import type { D1Migration } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext, type D1Migration } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import OpenAI from 'openai';
 import type { Env } from '../../src/env';
+import gatewayWorker from '../../src/index';
 import { KEYS } from './constants';
 
 /** Helpers for driving the real Worker (its default export) inside workerd. */
@@ -16,8 +17,19 @@ const worker = (exports as unknown as { default: Fetcher }).default;
 
 export const BASE = 'http://gateway.test';
 
+/**
+ * Each request comes from its own client IP unless the test names one, so the
+ * brute-force guard (failed auth per IP) only trips where a test means it to.
+ */
+function fromSomeClient(request: Request): Request {
+  if (!request.headers.has('cf-connecting-ip')) {
+    request.headers.set('cf-connecting-ip', `198.51.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`);
+  }
+  return request;
+}
+
 export function gateway(path: string, init?: RequestInit): Promise<Response> {
-  return worker.fetch(new Request(BASE + path, init));
+  return worker.fetch(fromSomeClient(new Request(BASE + path, init)));
 }
 
 export function postJson(path: string, body: unknown, key: string | null = KEYS.teamA, headers: Record<string, string> = {}) {
@@ -28,13 +40,41 @@ export function postJson(path: string, body: unknown, key: string | null = KEYS.
   });
 }
 
+/**
+ * Many concurrent calls straight into the Worker's fetch handler (same isolate),
+ * for tests of behaviour under concurrency: the loopback of `exports` costs
+ * milliseconds per request and would spread 200 "concurrent" calls over seconds.
+ * Resolves once every call's background work (log, settlement) is done too.
+ */
+export async function concurrentPosts(count: number, path: string, body: unknown, key: string): Promise<{ status: number; body: string }[]> {
+  const ctx = createExecutionContext();
+  const responses = await Promise.all(
+    Array.from({ length: count }, () =>
+      gatewayWorker.fetch(
+        fromSomeClient(
+          new Request(BASE + path, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }),
+        ),
+        testEnv,
+        ctx,
+      ),
+    ),
+  );
+  const results = await Promise.all(responses.map(async (r) => ({ status: r.status, body: await r.text() })));
+  await waitOnExecutionContext(ctx);
+  return results;
+}
+
 /** The official openai client, pointed at the gateway. No retries: tests see every answer. */
 export function client(key: string = KEYS.teamA): OpenAI {
   return new OpenAI({
     apiKey: key,
     baseURL: `${BASE}/v1`,
     maxRetries: 0,
-    fetch: (input, init) => worker.fetch(new Request(input as RequestInfo, init as RequestInit)),
+    fetch: (input, init) => worker.fetch(fromSomeClient(new Request(input as RequestInfo, init as RequestInit))),
   });
 }
 

@@ -57,13 +57,55 @@ export function testGatewayConfig(port: number) {
         ],
       },
       demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
+      'fleet-model': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
     },
     keys: {
       'team-a': { secrets: ['KEY_TEAM_A', 'KEY_TEAM_A_NEXT'], models: ['*'] },
       'team-b': { secrets: ['KEY_TEAM_B', 'KEY_TEAM_B_UNSET'], models: ['gpt-test', 'fixture/*'] },
+      ...limitedKeys(),
+    },
+    limits: {
+      models: { 'fleet-model': { requests: [{ limit: 3, window_s: 3600 }] } },
+      auth_failures: { limit: 5, window_s: 60 },
+      default_max_tokens: 50,
+    },
+    prices: {
+      'openai/gpt-test': { input_per_mtok: 10, output_per_mtok: 30 },
+      'demo/demo-1': { input_per_mtok: 0, output_per_mtok: 0 },
     },
     log: { batch_size: 20, flush_ms: 5 },
   };
+}
+
+/** Keys with limits, one per scenario (limiter state is per key id). Secret = `sk-limited-<id>`. */
+export const LIMITED_KEYS = {
+  requests: { requests: [{ limit: 5, window_s: 3600 }] },
+  headers: { requests: [{ limit: 100, window_s: 60 }, { limit: 1000, window_s: 3600 }], tokens_per_minute: 100000 },
+  tokens: { tokens_per_minute: 300 },
+  budget: { budget_usd: { daily: 0.002 } },
+  free: { budget_usd: { daily: 0.000001 } },
+  concurrency: { concurrency: 5 },
+  settle: { tokens_per_minute: 10_000_000, budget_usd: { daily: 100, monthly: 1000 } },
+  'per-model': { requests: [{ limit: 100, window_s: 3600 }], models: { 'gpt-test': { requests: [{ limit: 2, window_s: 3600 }] } } },
+  'fleet-a': {},
+  'fleet-b': {},
+  unavailable: { requests: [{ limit: 100, window_s: 60 }] },
+  evict: { requests: [{ limit: 100, window_s: 3600 }], tokens_per_minute: 1_000_000 },
+  ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`exact-${i}`, { requests: [{ limit: 37, window_s: 3600 }] }])),
+} as const;
+
+function limitedKeys() {
+  return Object.fromEntries(
+    Object.entries(LIMITED_KEYS).map(([id, limits]) => [id, { secrets: [secretName(id)], models: ['*'], limits }]),
+  );
+}
+
+function secretName(id: string): string {
+  return `KEY_LIMITED_${id.toUpperCase().replaceAll('-', '_')}`;
+}
+
+export function limitedKey(id: keyof typeof LIMITED_KEYS | `exact-${number}`): string {
+  return `sk-limited-${id}`;
 }
 
 export function testBindings(port: number): Record<string, unknown> {
@@ -73,6 +115,7 @@ export function testBindings(port: number): Record<string, unknown> {
     KEY_TEAM_A_NEXT: KEYS.teamANext,
     KEY_TEAM_B: KEYS.teamB,
     ...PROVIDER_SECRETS,
+    ...Object.fromEntries(Object.keys(LIMITED_KEYS).map((id) => [secretName(id), `sk-limited-${id}`])),
     UPSTREAM_ORIGIN: `http://127.0.0.1:${port}`,
   };
 }

@@ -1,10 +1,11 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { admit } from '../../limits/admission';
 import type { Endpoint } from '../../providers/provider';
 import { dispatch } from '../../routing/dispatch';
 import { authorize, resolveModel } from '../../routing/resolve';
 import { relay } from '../../streaming/relay';
-import { readUsage } from '../../streaming/usage';
+import { readUsage, recordUsage } from '../../streaming/usage';
 import { readJsonObject, validate } from '../body';
 import type { AppEnv } from '../context';
 
@@ -26,13 +27,17 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     call.stream = stream;
 
     const route = resolveModel(config, request.model);
-    authorize(c.get('caller').policy, route);
+    const caller = c.get('caller');
+    authorize(caller.policy, route);
+    const admission = await admit({ env: c.env, config, keyId: caller.keyId, route, endpoint, body, call });
+    if (admission) c.set('admission', admission);
 
     const served = await dispatch(
       { endpoint, body, stream, requestId: call.requestId, env: c.env, clientSignal: c.req.raw.signal, record: call },
       route,
     );
     const headers: Record<string, string> = {
+      ...admission?.headers,
       'x-gateway-provider': served.target.provider,
       'x-gateway-model': served.target.model,
       'x-gateway-attempts': String(call.attempts),
@@ -40,10 +45,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
 
     if (!stream) {
       const usage = readUsage(served.json?.usage);
-      if (usage) {
-        call.promptTokens = usage.prompt;
-        call.completionTokens = usage.completion;
-      }
+      if (usage) recordUsage(call, usage);
       if (served.text !== undefined) {
         return new Response(served.text, { headers: { ...headers, 'content-type': 'application/json' } });
       }

@@ -1,0 +1,125 @@
+import type { GatewayConfig } from '../config/schema';
+import type { Env } from '../env';
+import { GatewayError } from '../errors';
+import type { JsonObject } from '../http/body';
+import type { CallRecord } from '../logging/call-record';
+import type { Endpoint } from '../providers/provider';
+import type { Route } from '../routing/resolve';
+import { estimateTokens } from './estimate';
+import { goDuration, rateLimitHeaders } from './headers';
+import type { Limiter } from './limiter';
+import { reserveCost } from './pricing';
+import { rulesFor } from './rules';
+import type { AdmitRequest, AdmitResult, Rule, RuleState } from './types';
+
+/**
+ * Admission on the hot path: one limiter call for the key (plus one, in parallel,
+ * for a model with fleet-wide rules). The reservation is settled to real usage
+ * once the call has ended, from `waitUntil`.
+ */
+
+export interface AdmissionInput {
+  env: Env;
+  config: GatewayConfig;
+  keyId: string;
+  route: Route;
+  endpoint: Endpoint;
+  body: JsonObject;
+  call: CallRecord;
+}
+
+export interface Admission {
+  headers: Record<string, string>;
+  /** Settles the reservation to what the call really used (logged tokens and cost). */
+  settle(): Promise<void>;
+}
+
+type LimiterStub = DurableObjectStub<Limiter>;
+
+function stubFor(env: Env, name: string): LimiterStub {
+  return env.LIMITER.get(env.LIMITER.idFromName(name));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`limiter did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
+function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
+  const wait = Math.max(1, Math.ceil(result.retry_after_ms));
+  const retry = { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) };
+  if (result.kind === 'spend_day' || result.kind === 'spend_month') {
+    const period = result.kind === 'spend_day' ? 'daily' : 'monthly';
+    // x-should-retry: false stops the OpenAI and Anthropic clients from retrying.
+    return new GatewayError('insufficient_quota', `This key has used its ${period} budget; it renews in ${goDuration(wait)}`, {
+      headers: { ...headers, ...retry, 'x-should-retry': 'false' },
+    });
+  }
+  const what = result.kind === 'tokens' ? 'tokens' : result.kind === 'concurrency' ? 'concurrent requests' : 'requests';
+  return new GatewayError('rate_limit_exceeded', `Rate limit reached for ${what} (${result.rule}). Please try again in ${goDuration(wait)}.`, {
+    type: result.kind === 'tokens' ? 'tokens' : result.kind === 'concurrency' ? 'concurrency' : 'requests',
+    headers: { ...headers, ...retry },
+  });
+}
+
+export async function admit(input: AdmissionInput): Promise<Admission | undefined> {
+  const { env, config, keyId, route, endpoint, body, call } = input;
+  const rules = rulesFor(config, keyId, route.model);
+  if (rules.key.length === 0 && rules.fleet.length === 0) return undefined;
+
+  const estimate = estimateTokens(endpoint, body, config.limits);
+  const request = (ruleList: Rule[]): AdmitRequest => ({
+    id: call.requestId,
+    rules: ruleList,
+    tokens: estimate.prompt + estimate.completion,
+    cost: reserveCost(config, route, estimate),
+    lease_ms: config.limits.lease_s * 1000,
+  });
+  const objects: [LimiterStub, AdmitRequest][] = [];
+  if (rules.key.length > 0) objects.push([stubFor(env, `key:${keyId}`), request(rules.key)]);
+  if (rules.fleet.length > 0) objects.push([stubFor(env, `model:${route.model}`), request(rules.fleet)]);
+
+  let results: AdmitResult[];
+  try {
+    results = await withTimeout(Promise.all(objects.map(([stub, req]) => stub.admit(req))), config.limits.timeout_ms);
+  } catch (error) {
+    console.error(`limiter unavailable for key ${keyId}: ${error instanceof Error ? error.message : String(error)}`);
+    if (config.limits.on_unavailable === 'open') {
+      call.limitStatus = 'unavailable_open';
+      return undefined;
+    }
+    call.limitStatus = 'unavailable_closed';
+    throw new GatewayError('limiter_unavailable', 'The rate limiter is unavailable; please retry shortly', {
+      headers: { 'retry-after': '1', 'retry-after-ms': '1000' },
+    });
+  }
+
+  const states: RuleState[] = results.flatMap((r) => r.states);
+  const headers = rateLimitHeaders(states);
+  const settle = (ok: boolean[], tokens: number, cost: number) =>
+    Promise.all(objects.map(([stub], i) => (ok[i] ? stub.settle(call.requestId, { tokens, cost }) : undefined))).then(() => {});
+
+  const refused = results.find((r): r is Extract<AdmitResult, { ok: false }> => !r.ok);
+  if (refused) {
+    // Free what the other object reserved; its request count stays (the call was made).
+    await settle(results.map((r) => r.ok), 0, 0).catch(() => {});
+    call.limitStatus = 'rejected';
+    call.limitedBy = refused.rule;
+    throw refusal(refused, headers);
+  }
+  call.limitStatus = 'admitted';
+  return {
+    headers,
+    settle: () =>
+      settle(
+        results.map(() => true),
+        (call.promptTokens ?? 0) + (call.completionTokens ?? 0),
+        call.costUsd ?? 0,
+      ),
+  };
+}
