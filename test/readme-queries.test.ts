@@ -12,13 +12,14 @@ const find = (text: string) => {
 beforeAll(async () => {
   const now = Date.now();
   const insert = testEnv.DB.prepare(
-    `INSERT INTO calls (request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status, error_code, stream_cut, latency_ms, ttfb_ms, prompt_tokens, completion_tokens, attempts)
-     VALUES (?1, ?2, 'readme-key', 'chat.completions', 'readme-model', 'readme-provider', 'm', ?3, ?4, ?5, ?6, ?7, ?8, 10, 5, 1)`,
+    `INSERT INTO calls (request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status, error_code, stream_cut, latency_ms, ttfb_ms, prompt_tokens, completion_tokens, attempts, cost_usd, limit_status, limited_by)
+     VALUES (?1, ?2, 'readme-key', 'chat.completions', 'readme-model', 'readme-provider', 'm', ?3, ?4, ?5, ?6, ?7, ?8, 10, 5, 1, ?9, ?10, ?11)`,
   );
   const rows = Array.from({ length: 100 }, (_, i) =>
-    insert.bind(`readme-${i}`, new Date(now - i * 1000).toISOString(), i % 2, 200, null, 0, i + 1, 1),
+    insert.bind(`readme-${i}`, new Date(now - i * 1000).toISOString(), i % 2, 200, null, 0, i + 1, 1, 0.001, 'admitted', null),
   );
-  rows.push(insert.bind('readme-error', new Date(now).toISOString(), 1, 502, 'stream_cut', 1, 7, 1));
+  rows.push(insert.bind('readme-error', new Date(now).toISOString(), 1, 502, 'stream_cut', 1, 7, 1, null, 'admitted', null));
+  rows.push(insert.bind('readme-limited', new Date(now).toISOString(), 0, 429, 'rate_limit_exceeded', 0, 1, null, null, 'rejected', 'requests:10s'));
   await testEnv.DB.batch(rows);
 });
 
@@ -39,10 +40,19 @@ describe("the README's admin queries", () => {
   it('sum tokens per key per day and list errors and cut streams', async () => {
     const { results } = await testEnv.DB.prepare(find('GROUP BY day, key_id')).all<{ key_id: string; calls: number; prompt_tokens: number }>();
     const mine = results.filter((r) => r.key_id === 'readme-key');
-    expect(mine.reduce((n, r) => n + r.calls, 0)).toBe(101);
-    expect(mine.reduce((n, r) => n + r.prompt_tokens, 0)).toBe(1010);
+    expect(mine.reduce((n, r) => n + r.calls, 0)).toBe(102);
+    expect(mine.reduce((n, r) => n + r.prompt_tokens, 0)).toBe(1020);
 
     const errors = await testEnv.DB.prepare(find('error_code, stream_cut')).all<{ request_id: string }>();
     expect(errors.results.map((r) => r.request_id)).toContain('readme-error');
+  });
+
+  it('sum spend per key per day and list who hit which limit', async () => {
+    const spend = await testEnv.DB.prepare(find('spent_usd')).all<{ key_id: string; spent_usd: number }>();
+    const mine = spend.results.filter((r) => r.key_id === 'readme-key');
+    expect(mine.reduce((n, r) => n + r.spent_usd, 0)).toBeCloseTo(0.1, 9);
+
+    const limited = await testEnv.DB.prepare(find("limit_status = 'rejected'")).all<{ key_id: string; limited_by: string; refused: number }>();
+    expect(limited.results).toContainEqual(expect.objectContaining({ key_id: 'readme-key', limited_by: 'requests:10s', refused: 1 }));
   });
 });
