@@ -173,6 +173,18 @@ describe('parseConfig', () => {
         auth_failures: { limit: 20, window_s: 300 },
       },
       prices: {},
+      cache: {
+        enabled: false,
+        version: 1,
+        ttl_s: 3600,
+        min_ttl_s: 1,
+        max_ttl_s: 604800,
+        cache_nondeterministic: false,
+        cache_unknown_fields: false,
+        cache_truncated: false,
+        normalize: 'safe',
+        max_entry_bytes: 1048576,
+      },
     });
   });
 

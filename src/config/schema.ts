@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CacheRouteSchema, CacheSettingsSchema } from './cache-schema';
 import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
 
 /**
@@ -63,6 +64,7 @@ export const ModelSchema = z.strictObject({
   /** Tried in order: the next target is used when one fails in a retryable way. */
   targets: z.array(TargetSchema).min(1),
   description: z.string().optional(),
+  cache: CacheRouteSchema.optional(),
 });
 
 export const KeySchema = z.strictObject({
@@ -74,6 +76,8 @@ export const KeySchema = z.strictObject({
   /** Model aliases, `provider/model`, `provider/*`, or `*`. */
   models: z.array(z.string().min(1)).min(1).default(['*']),
   description: z.string().optional(),
+  /** Cache entries are shared by keys with the same scope; by default each key is its own scope. */
+  cache_scope: name.optional(),
   /** Overrides `limits.defaults` field by field; `models` adds per-model rules for this key. */
   limits: KeyLimitsSchema.extend({ models: z.record(z.string().min(1), KeyModelLimitsSchema).optional() }).optional(),
 });
@@ -87,6 +91,7 @@ export const GatewayConfigSchema = z
     models: z.record(z.string().min(1).max(128), ModelSchema).default({}),
     keys: z.record(name, KeySchema),
     limits: LimitsSettingsSchema.default(LimitsSettingsSchema.parse({})),
+    cache: CacheSettingsSchema.default(CacheSettingsSchema.parse({})),
     /** USD per million tokens, by `provider/model` (the upstream model that served). */
     prices: z.record(z.string().min(3), PriceSchema).default({}),
     log: z

@@ -32,7 +32,12 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   const admission = c.get('admission');
   const ctx = c.executionCtx;
   const finish = () => {
-    if (config) call.costUsd = callCost(config, call);
+    if (config) {
+      const cost = callCost(config, call);
+      // A cache hit costs nothing upstream; what it would have cost is its saving.
+      if (call.cacheStatus === 'HIT') [call.costUsd, call.savedUsd] = [cost === null ? null : 0, cost];
+      else call.costUsd = cost;
+    }
     logCall(c.env.DB, ctx, call, config?.log ?? DEFAULT_LOG);
     // The limiter counts exactly what the log says this call used.
     if (admission) ctx.waitUntil(admission.settle().catch((e) => console.error(`limiter settle failed: ${String(e)}`)));

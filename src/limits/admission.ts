@@ -115,10 +115,11 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
   call.limitStatus = 'admitted';
   return {
     headers,
+    // A cache hit counts as a request but spends no upstream tokens or money.
     settle: () =>
       settle(
         results.map(() => true),
-        (call.promptTokens ?? 0) + (call.completionTokens ?? 0),
+        call.cacheStatus === 'HIT' ? 0 : (call.promptTokens ?? 0) + (call.completionTokens ?? 0),
         call.costUsd ?? 0,
       ),
   };

@@ -17,8 +17,8 @@ export interface LogSettings {
 const INSERT = `INSERT OR IGNORE INTO calls (
   request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status,
   error_code, stream_cut, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
-  attempts, cache_status, cost_usd, cached_tokens, limit_status, limited_by
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)`;
+  attempts, cache_status, cost_usd, cached_tokens, limit_status, limited_by, saved_usd
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)`;
 
 type Row = unknown[];
 
@@ -49,6 +49,7 @@ function toRow(call: CallRecord, endedAt: number): Row {
     call.cachedTokens,
     call.limitStatus,
     call.limitedBy,
+    call.savedUsd,
   ];
 }
 

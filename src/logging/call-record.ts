@@ -27,6 +27,8 @@ export interface CallRecord {
   cachedTokens: number | null;
   cacheStatus: string | null;
   costUsd: number | null;
+  /** On a cache hit: what the answer would have cost upstream. */
+  savedUsd: number | null;
   /** admitted | rejected | unavailable_open | unavailable_closed; null when the key has no limits. */
   limitStatus: string | null;
   /** The rule that refused the call. */
@@ -55,6 +57,7 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     cachedTokens: null,
     cacheStatus: null,
     costUsd: null,
+    savedUsd: null,
     limitStatus: null,
     limitedBy: null,
   };

@@ -21,13 +21,20 @@ import { SseParser, type SseEvent } from './sse';
 const encoder = new TextEncoder();
 const DONE = encoder.encode('data: [DONE]\n\n');
 
+/** Sees every chunk the upstream sent (usage included), then whether the stream ended properly. */
+export interface StreamTap {
+  chunk(data: string): void;
+  end(complete: boolean): void;
+}
+
 export interface RelayOptions {
   served: Served;
   record: CallRecord;
   clientWantsUsage: boolean;
+  tap?: StreamTap | undefined;
 }
 
-export function relay({ served, record, clientWantsUsage }: RelayOptions): ReadableStream<Uint8Array> {
+export function relay({ served, record, clientWantsUsage, tap }: RelayOptions): ReadableStream<Uint8Array> {
   const { response, call, provider } = served;
   const idleMs = call.target.timeouts.idle_ms;
   const reader = response.body!.getReader();
@@ -44,6 +51,7 @@ export function relay({ served, record, clientWantsUsage }: RelayOptions): Reada
   const end = (controller: ReadableStreamDefaultController<Uint8Array>, error?: GatewayError) => {
     if (ended) return;
     ended = true;
+    tap?.end(!error);
     if (error) {
       record.streamCut = true;
       record.errorCode = error.code;
@@ -59,6 +67,7 @@ export function relay({ served, record, clientWantsUsage }: RelayOptions): Reada
   const clientClosed = () => {
     if (ended) return;
     ended = true;
+    tap?.end(false);
     record.status = 499;
     record.errorCode = 'client_closed';
     record.streamCut = true;
@@ -79,6 +88,7 @@ export function relay({ served, record, clientWantsUsage }: RelayOptions): Reada
       end(controller);
       return true;
     }
+    tap?.chunk(data);
     // Parsing every chunk would cost CPU on the hot path; only the rare chunks
     // that can carry an error or usage are parsed.
     if (data.includes('"error"') || data.includes('"usage"')) {

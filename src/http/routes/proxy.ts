@@ -1,8 +1,14 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { StreamAssembler } from '../../cache/assemble';
+import { isStorable, type CacheEntry } from '../../cache/entry';
+import { readEntry, writeEntry } from '../../cache/kv-store';
+import { planCache, type CachePlan } from '../../cache/policy';
+import { answerFromCache, cacheHeaders, newEntry } from '../../cache/serve';
+import { joinFlight, leadFlight } from '../../cache/single-flight';
 import { admit } from '../../limits/admission';
 import type { Endpoint } from '../../providers/provider';
-import { dispatch } from '../../routing/dispatch';
+import { dispatch, type Served } from '../../routing/dispatch';
 import { authorize, resolveModel } from '../../routing/resolve';
 import { relay } from '../../streaming/relay';
 import { readUsage, recordUsage } from '../../streaming/usage';
@@ -13,8 +19,9 @@ type ApiSchema = z.ZodType<{ model: string; stream?: boolean | null; stream_opti
 
 /**
  * One handler for every model endpoint: read and validate the body, resolve and
- * authorize the model, dispatch to the route's targets, and answer in OpenAI's
- * shape (JSON, or SSE relayed as it arrives).
+ * authorize the model, admit it against the key's limits, answer from the cache
+ * when it can, otherwise dispatch to the route's targets and answer in OpenAI's
+ * shape (JSON, or SSE relayed as it arrives), storing complete answers.
  */
 export function proxy(endpoint: Endpoint, schema: ApiSchema) {
   return async function handle(c: Context<AppEnv>): Promise<Response> {
@@ -23,6 +30,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     const body = await readJsonObject(c.req.raw, config.max_body_bytes);
     const request = validate(schema, body);
     const stream = endpoint !== 'embeddings' && request.stream === true;
+    const clientWantsUsage = request.stream_options?.include_usage === true;
     call.model = request.model;
     call.stream = stream;
 
@@ -32,28 +40,64 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     const admission = await admit({ env: c.env, config, keyId: caller.keyId, route, endpoint, body, call });
     if (admission) c.set('admission', admission);
 
-    const served = await dispatch(
-      { endpoint, body, stream, requestId: call.requestId, env: c.env, clientSignal: c.req.raw.signal, record: call },
-      route,
-    );
-    const headers: Record<string, string> = {
-      ...admission?.headers,
+    const decision = await planCache(config, route, endpoint, body, c.req.raw.headers, caller.keyId);
+    const plan = decision && 'use' in decision ? decision.use : undefined;
+    const headers: Record<string, string> = { ...admission?.headers };
+    if (decision) {
+      call.cacheStatus = plan ? (plan.lookup ? 'MISS' : 'REFRESH') : 'BYPASS';
+      Object.assign(headers, cacheHeaders(call.cacheStatus));
+    }
+    if (plan?.lookup) {
+      const entry = (await readEntry(c.env.CACHE, plan.key, Date.now())) ?? (await joinFlight(plan.key));
+      if (entry?.endpoint === endpoint) return answerFromCache(entry, call, stream, clientWantsUsage, headers);
+    }
+
+    const flight = plan?.store ? leadFlight(plan.key) : undefined;
+    let served: Served;
+    try {
+      served = await dispatch(
+        { endpoint, body, stream, requestId: call.requestId, env: c.env, clientSignal: c.req.raw.signal, record: call },
+        route,
+      );
+    } catch (error) {
+      flight?.land(undefined);
+      throw error;
+    }
+    Object.assign(headers, {
       'x-gateway-provider': served.target.provider,
       'x-gateway-model': served.target.model,
       'x-gateway-attempts': String(call.attempts),
+    });
+    /** Stores a complete answer and hands it to identical calls waiting for it. */
+    const keep = (answer: Record<string, unknown> | undefined) => {
+      let entry: CacheEntry | undefined;
+      if (plan && answer && isStorable(endpoint, answer, plan.policy)) {
+        entry = newEntry(endpoint, answer, served.target.provider, served.target.model, plan.ttlMs);
+        const write = writeEntry(c.env.CACHE, plan.key, entry, plan.policy.max_entry_bytes);
+        if (write) c.executionCtx.waitUntil(write);
+      }
+      flight?.land(entry);
     };
 
     if (!stream) {
       const usage = readUsage(served.json?.usage);
       if (usage) recordUsage(call, usage);
+      if (plan) keep(served.json);
       if (served.text !== undefined) {
         return new Response(served.text, { headers: { ...headers, 'content-type': 'application/json' } });
       }
       return c.json(served.json, 200, headers);
     }
-    const clientWantsUsage = request.stream_options?.include_usage === true;
-    return new Response(relay({ served, record: call, clientWantsUsage }), {
+    return new Response(relay({ served, record: call, clientWantsUsage, tap: plan && streamTap(endpoint, plan, keep) }), {
       headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
     });
+  };
+}
+
+function streamTap(endpoint: Endpoint, plan: CachePlan, keep: (answer: Record<string, unknown> | undefined) => void) {
+  const assembler = new StreamAssembler(endpoint);
+  return {
+    chunk: (data: string) => assembler.push(data),
+    end: (complete: boolean) => keep(complete && plan.store ? assembler.result() : undefined),
   };
 }

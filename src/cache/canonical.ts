@@ -1,0 +1,125 @@
+import type { CachePolicy } from '../config/cache-schema';
+import type { JsonObject } from '../http/body';
+import type { Endpoint } from '../providers/provider';
+
+/**
+ * The cache key: SHA-256 of a canonical form of everything that can change the
+ * answer, and nothing that cannot. Key format version 1 (docs/storage.md):
+ *
+ *   ["egw-cache", 1, <config cache version>, <scope>, <endpoint>, <model as asked>,
+ *    <fingerprint of its configured route>, <normalized body, keys sorted>]
+ *
+ * - Object keys are sorted at every depth, so JSON key order never matters.
+ * - `user`, `stream`, `stream_options`, `metadata`, `store`, `service_tier` are
+ *   left out: they change who asked, how the answer travels, or where it is kept,
+ *   not the answer. `model` is represented by the model + route fingerprint.
+ * - Text normalization (chat message text and completion prompts only; embedding
+ *   input is never touched, every character changes a vector): `safe` unifies
+ *   line endings and trims each text part; `collapse_whitespace` also turns
+ *   internal runs of whitespace into one space. Case and Unicode form never change.
+ */
+
+export const KEY_FORMAT = 1;
+
+const IGNORED = new Set(['model', 'user', 'stream', 'stream_options', 'metadata', 'store', 'service_tier']);
+
+/** Fields whose effect the canonicalizer understands, per endpoint (besides IGNORED). */
+const KNOWN: Record<Endpoint, Set<string>> = {
+  'chat.completions': new Set([
+    'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'temperature', 'top_p', 'n',
+    'max_tokens', 'max_completion_tokens', 'stop', 'seed', 'logit_bias', 'logprobs', 'top_logprobs',
+    'presence_penalty', 'frequency_penalty', 'reasoning_effort', 'modalities', 'prediction', 'audio',
+    'functions', 'function_call', 'web_search_options', 'verbosity',
+  ]),
+  completions: new Set([
+    'prompt', 'suffix', 'echo', 'best_of', 'temperature', 'top_p', 'n', 'max_tokens', 'stop', 'seed',
+    'logit_bias', 'logprobs', 'presence_penalty', 'frequency_penalty',
+  ]),
+  embeddings: new Set(['input', 'encoding_format', 'dimensions']),
+};
+
+export function unknownFields(endpoint: Endpoint, body: JsonObject): string[] {
+  return Object.keys(body).filter((field) => !IGNORED.has(field) && !KNOWN[endpoint].has(field));
+}
+
+/** Can the same request give a different answer? (OpenAI's default temperature is 1.) */
+export function isNondeterministic(endpoint: Endpoint, body: JsonObject): boolean {
+  if (endpoint === 'embeddings') return false;
+  const n = body.n ?? 1;
+  const bestOf = body.best_of ?? 1;
+  return (body.temperature ?? 1) !== 0 || n !== 1 || bestOf !== 1;
+}
+
+export function normalizeText(text: string, level: CachePolicy['normalize']): string {
+  const unified = text.replace(/\r\n?/g, '\n').trim();
+  return level === 'collapse_whitespace' ? unified.replace(/\s+/g, ' ') : unified;
+}
+
+function normalizeContent(content: unknown, level: CachePolicy['normalize']): unknown {
+  if (typeof content === 'string') return normalizeText(content, level);
+  if (!Array.isArray(content)) return content;
+  return content.map((part: unknown) => {
+    const p = part as { type?: unknown; text?: unknown };
+    return p && p.type === 'text' && typeof p.text === 'string' ? { ...p, text: normalizeText(p.text, level) } : part;
+  });
+}
+
+function normalizeBody(endpoint: Endpoint, body: JsonObject, level: CachePolicy['normalize']): JsonObject {
+  const out: JsonObject = {};
+  for (const [field, value] of Object.entries(body)) {
+    if (!IGNORED.has(field)) out[field] = value;
+  }
+  if (endpoint === 'chat.completions' && Array.isArray(out.messages)) {
+    out.messages = (out.messages as JsonObject[]).map((message) =>
+      message && typeof message === 'object' && 'content' in message
+        ? { ...message, content: normalizeContent(message.content, level) }
+        : message,
+    );
+  }
+  if (endpoint === 'completions') {
+    const prompt = out.prompt;
+    if (typeof prompt === 'string') out.prompt = normalizeText(prompt, level);
+    else if (Array.isArray(prompt)) out.prompt = prompt.map((p) => (typeof p === 'string' ? normalizeText(p, level) : p));
+  }
+  return out;
+}
+
+/** JSON with object keys sorted at every depth; arrays keep their order (it matters). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const entries = Object.entries(value as JsonObject)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export interface KeyParts {
+  version: number;
+  scope: string;
+  endpoint: Endpoint;
+  model: string;
+  routeFingerprint: string;
+  body: JsonObject;
+  normalize: CachePolicy['normalize'];
+  /** A caller-chosen key (cf-aig-cache-key) stands in for the body; everything else still applies. */
+  customKey?: string;
+}
+
+export function canonicalRequest(parts: KeyParts): string {
+  const content = parts.customKey !== undefined ? { custom_key: parts.customKey } : normalizeBody(parts.endpoint, parts.body, parts.normalize);
+  return canonicalJson(['egw-cache', KEY_FORMAT, parts.version, parts.scope, parts.endpoint, parts.model, parts.routeFingerprint, content]);
+}
+
+const encoder = new TextEncoder();
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+  let out = '';
+  for (const byte of digest) out += byte.toString(16).padStart(2, '0');
+  return out;
+}
+
+export async function cacheKey(parts: KeyParts): Promise<string> {
+  return `cache:v${KEY_FORMAT}:${await sha256Hex(canonicalRequest(parts))}`;
+}

@@ -1,0 +1,44 @@
+import type { CacheEntry } from './entry';
+
+/**
+ * KV access for the cache. KV is a best-effort store here: a failed or slow read
+ * is a miss and a failed write is forgotten; neither ever fails a call. Writes run
+ * in waitUntil. KV accepts one write per second per key, so an isolate never
+ * writes a key it wrote less than a second ago; entries expire in KV no sooner
+ * than its 60 s minimum, and are checked against their own expiry on read.
+ */
+
+const KV_MIN_TTL_S = 60;
+const WRITE_GAP_MS = 1000;
+const recentWrites = new Map<string, number>();
+const encoder = new TextEncoder();
+
+export async function readEntry(kv: KVNamespace | undefined, key: string, now: number): Promise<CacheEntry | undefined> {
+  if (!kv) return undefined;
+  try {
+    const entry = await kv.get<CacheEntry>(key, 'json');
+    if (!entry || entry.format !== 1 || entry.expiresAt <= now) return undefined;
+    return entry;
+  } catch (error) {
+    console.error(`cache read failed (treated as a miss): ${String(error)}`);
+    return undefined;
+  }
+}
+
+/** Returns the write to hand to waitUntil, or undefined when nothing is written. */
+export function writeEntry(kv: KVNamespace | undefined, key: string, entry: CacheEntry, maxBytes: number): Promise<void> | undefined {
+  if (!kv) return undefined;
+  const now = Date.now();
+  const last = recentWrites.get(key);
+  if (last !== undefined && now - last < WRITE_GAP_MS) return undefined;
+  const value = JSON.stringify(entry);
+  if (encoder.encode(value).byteLength > maxBytes) return undefined;
+  recentWrites.set(key, now);
+  if (recentWrites.size > 10_000) {
+    for (const [k, at] of recentWrites) if (now - at >= WRITE_GAP_MS) recentWrites.delete(k);
+  }
+  const ttl = Math.max(KV_MIN_TTL_S, Math.ceil((entry.expiresAt - now) / 1000));
+  return kv.put(key, value, { expirationTtl: ttl }).catch((error: unknown) => {
+    console.error(`cache write failed (entry skipped): ${String(error)}`);
+  });
+}

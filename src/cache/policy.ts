@@ -1,0 +1,105 @@
+import type { CachePolicy } from '../config/cache-schema';
+import type { GatewayConfig } from '../config/schema';
+import { GatewayError } from '../errors';
+import type { JsonObject } from '../http/body';
+import type { Endpoint } from '../providers/provider';
+import type { Route } from '../routing/resolve';
+import { cacheKey, canonicalJson, isNondeterministic, sha256Hex, unknownFields } from './canonical';
+
+/**
+ * Decides, per call, whether the cache may answer it and whether its answer may be
+ * stored. Request headers (ours, and Cloudflare AI Gateway's for apps moving over):
+ *   x-gateway-cache: skip | refresh | no-store    cf-aig-skip-cache: true   (= skip)
+ *   x-gateway-cache-ttl: <seconds>                cf-aig-cache-ttl: <seconds>
+ *   cache-control: no-cache (= refresh), no-store cf-aig-cache-key: <key>  (replaces the body in the key)
+ */
+
+export interface CachePlan {
+  key: string;
+  /** Look the key up (false for refresh). */
+  lookup: boolean;
+  /** Store a complete answer (false for no-store). */
+  store: boolean;
+  ttlMs: number;
+  policy: CachePolicy;
+}
+
+export type CacheDecision = { use: CachePlan } | { bypass: string } | undefined;
+
+const policies = new WeakMap<GatewayConfig, Map<string, { policy: CachePolicy; fingerprint: Promise<string> }>>();
+
+function routePolicy(config: GatewayConfig, route: Route) {
+  let byModel = policies.get(config);
+  if (!byModel) policies.set(config, (byModel = new Map()));
+  let found = byModel.get(route.model);
+  if (!found) {
+    const { enabled, ttl_s, cache_nondeterministic, cache_unknown_fields, cache_truncated, normalize, version, min_ttl_s, max_ttl_s, max_entry_bytes } = config.cache;
+    const policy: CachePolicy = {
+      enabled, ttl_s, cache_nondeterministic, cache_unknown_fields, cache_truncated, normalize, version, min_ttl_s, max_ttl_s, max_entry_bytes,
+      ...(route.provider ? {} : definedOnly(config.models[route.model]?.cache)),
+    };
+    // A config change to where this model is served changes every key of it.
+    const fingerprint = sha256Hex(
+      canonicalJson(route.targets.map((t) => ({ provider: t.provider, kind: t.config.kind, base_url: t.config.base_url ?? null, feature_extraction_url: t.config.feature_extraction_url ?? null, model: t.model }))),
+    );
+    byModel.set(route.model, (found = { policy, fingerprint }));
+  }
+  return found;
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function requestedTtl(headers: Headers, policy: CachePolicy): number {
+  const raw = headers.get('x-gateway-cache-ttl') ?? headers.get('cf-aig-cache-ttl');
+  if (raw === null) return policy.ttl_s * 1000;
+  const seconds = Number(raw.trim());
+  if (!raw.trim() || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new GatewayError('invalid_request', 'Cache TTL header must be a positive number of seconds', { param: 'x-gateway-cache-ttl' });
+  }
+  return Math.min(policy.max_ttl_s, Math.max(policy.min_ttl_s, seconds)) * 1000;
+}
+
+export async function planCache(
+  config: GatewayConfig,
+  route: Route,
+  endpoint: Endpoint,
+  body: JsonObject,
+  headers: Headers,
+  keyId: string,
+): Promise<CacheDecision> {
+  const { policy, fingerprint } = routePolicy(config, route);
+  if (!policy.enabled) return undefined;
+
+  const directive = (headers.get('x-gateway-cache') ?? '').trim().toLowerCase();
+  const cacheControl = (headers.get('cache-control') ?? '').toLowerCase();
+  if (directive && !['skip', 'refresh', 'no-store'].includes(directive)) {
+    throw new GatewayError('invalid_request', 'x-gateway-cache must be skip, refresh or no-store', { param: 'x-gateway-cache' });
+  }
+  if (directive === 'skip' || headers.get('cf-aig-skip-cache')?.trim().toLowerCase() === 'true') return { bypass: 'skip requested' };
+  if (!policy.cache_nondeterministic && isNondeterministic(endpoint, body)) return { bypass: 'nondeterministic request' };
+  if (!policy.cache_unknown_fields && unknownFields(endpoint, body).length > 0) return { bypass: 'unknown fields' };
+
+  const scope = config.keys[keyId]?.cache_scope;
+  const customKey = headers.get('cf-aig-cache-key') ?? undefined;
+  const key = await cacheKey({
+    version: policy.version,
+    scope: scope ? `scope:${scope}` : `key:${keyId}`,
+    endpoint,
+    model: route.model,
+    routeFingerprint: await fingerprint,
+    body,
+    normalize: policy.normalize,
+    ...(customKey !== undefined ? { customKey } : {}),
+  });
+  return {
+    use: {
+      key,
+      lookup: directive !== 'refresh' && !cacheControl.includes('no-cache'),
+      store: directive !== 'no-store' && !cacheControl.includes('no-store'),
+      ttlMs: requestedTtl(headers, policy),
+      policy,
+    },
+  };
+}

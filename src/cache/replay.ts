@@ -1,0 +1,79 @@
+import type { JsonObject } from '../http/body';
+import type { Endpoint } from '../providers/provider';
+
+/**
+ * Replays a cached answer as the SSE stream a provider would have sent: a role
+ * chunk, content (or refusal, or tool-call) deltas a word or a few characters at
+ * a time, the finish chunk, the usage chunk when the client asked for it, then
+ * [DONE]. One event per read, so clients see a stream, not one blob.
+ */
+
+const encoder = new TextEncoder();
+
+function pieces(text: string): string[] {
+  return text.match(/\s*\S+\s*|\s+/g) ?? [];
+}
+
+function argumentPieces(args: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += 16) out.push(args.slice(i, i + 16));
+  return out.length > 0 ? out : [''];
+}
+
+type Message = { role?: string; content?: string | null; refusal?: string | null; tool_calls?: { id?: string; type?: string; function?: { name?: string; arguments?: string } }[] };
+type Choice = { index?: number; message?: Message; text?: string; finish_reason?: string | null };
+
+function chatChunks(body: JsonObject, includeUsage: boolean): JsonObject[] {
+  const base: JsonObject = { id: body.id, object: 'chat.completion.chunk', created: body.created, model: body.model };
+  if (body.system_fingerprint !== undefined) base.system_fingerprint = body.system_fingerprint;
+  const chunk = (index: number, delta: JsonObject, finish: string | null = null): JsonObject => ({
+    ...base,
+    choices: [{ index, delta, logprobs: null, finish_reason: finish }],
+    ...(includeUsage ? { usage: null } : {}),
+  });
+  const out: JsonObject[] = [];
+  for (const choice of (body.choices as Choice[]) ?? []) {
+    const index = choice.index ?? 0;
+    const message = choice.message ?? {};
+    const calls = message.tool_calls ?? [];
+    out.push(chunk(index, { role: message.role ?? 'assistant', content: calls.length > 0 && !message.content ? null : '' }));
+    for (const piece of pieces(message.content ?? '')) out.push(chunk(index, { content: piece }));
+    for (const piece of pieces(message.refusal ?? '')) out.push(chunk(index, { refusal: piece }));
+    calls.forEach((call, at) => {
+      out.push(chunk(index, { tool_calls: [{ index: at, id: call.id, type: call.type ?? 'function', function: { name: call.function?.name ?? '', arguments: '' } }] }));
+      for (const piece of argumentPieces(call.function?.arguments ?? '')) {
+        out.push(chunk(index, { tool_calls: [{ index: at, function: { arguments: piece } }] }));
+      }
+    });
+    out.push(chunk(index, {}, choice.finish_reason ?? 'stop'));
+  }
+  if (includeUsage && body.usage) out.push({ ...base, choices: [], usage: body.usage });
+  return out;
+}
+
+function completionChunks(body: JsonObject, includeUsage: boolean): JsonObject[] {
+  const base: JsonObject = { id: body.id, object: 'text_completion', created: body.created, model: body.model };
+  const out: JsonObject[] = [];
+  for (const choice of (body.choices as Choice[]) ?? []) {
+    const index = choice.index ?? 0;
+    for (const piece of pieces(choice.text ?? '')) out.push({ ...base, choices: [{ text: piece, index, logprobs: null, finish_reason: null }] });
+    out.push({ ...base, choices: [{ text: '', index, logprobs: null, finish_reason: choice.finish_reason ?? 'stop' }] });
+  }
+  if (includeUsage && body.usage) out.push({ ...base, choices: [], usage: body.usage });
+  return out;
+}
+
+export function replayChunks(endpoint: Endpoint, body: JsonObject, includeUsage: boolean): JsonObject[] {
+  return endpoint === 'completions' ? completionChunks(body, includeUsage) : chatChunks(body, includeUsage);
+}
+
+export function replayStream(endpoint: Endpoint, body: JsonObject, includeUsage: boolean): ReadableStream<Uint8Array> {
+  const events = [...replayChunks(endpoint, body, includeUsage).map((c) => JSON.stringify(c)), '[DONE]'];
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(encoder.encode(`data: ${events[next++]}\n\n`));
+      if (next === events.length) controller.close();
+    },
+  });
+}
