@@ -67,7 +67,8 @@ function normalizeContent(content: unknown, level: CachePolicy['normalize']): un
 function normalizeBody(endpoint: Endpoint, body: JsonObject, level: CachePolicy['normalize']): JsonObject {
   const out: JsonObject = {};
   for (const [field, value] of Object.entries(body)) {
-    if (!IGNORED.has(field)) out[field] = value;
+    // OpenAI reads an explicit null as "default", the same as leaving the field out.
+    if (!IGNORED.has(field) && value !== null) out[field] = value;
   }
   if (endpoint === 'chat.completions' && Array.isArray(out.messages)) {
     out.messages = (out.messages as JsonObject[]).map((message) =>
@@ -107,7 +108,8 @@ export interface KeyParts {
 }
 
 export function canonicalRequest(parts: KeyParts): string {
-  const content = parts.customKey !== undefined ? { custom_key: parts.customKey } : normalizeBody(parts.endpoint, parts.body, parts.normalize);
+  // Tagged, so a custom key can never spell the same canonical form as some body.
+  const content = parts.customKey !== undefined ? ['custom', parts.customKey] : ['body', normalizeBody(parts.endpoint, parts.body, parts.normalize)];
   return canonicalJson(['egw-cache', KEY_FORMAT, parts.version, parts.scope, parts.endpoint, parts.model, parts.routeFingerprint, content]);
 }
 

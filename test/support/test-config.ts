@@ -58,11 +58,21 @@ export function testGatewayConfig(port: number) {
       },
       demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
       'fleet-model': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
+      // Cached aliases (the cache is off gateway-wide, on per alias).
+      cached: { targets: [{ provider: 'openai', model: 'gpt-test' }], cache: { enabled: true } },
+      'cached-embed': { targets: [{ provider: 'openai', model: 'text-embedding-test' }], cache: { enabled: true } },
+      'cached-slow': { targets: [{ provider: 'fixture', model: 'fault-slow-stream' }], cache: { enabled: true } },
+      'cached-500': { targets: [{ provider: 'fixture', model: 'fault-500' }], cache: { enabled: true } },
+      'cached-reset': { targets: [{ provider: 'fixture', model: 'fault-reset-stream' }], cache: { enabled: true } },
+      'cached-no-done': { targets: [{ provider: 'fixture', model: 'fault-no-done' }], cache: { enabled: true } },
     },
     keys: {
       'team-a': { secrets: ['KEY_TEAM_A', 'KEY_TEAM_A_NEXT'], models: ['*'] },
       'team-b': { secrets: ['KEY_TEAM_B', 'KEY_TEAM_B_UNSET'], models: ['gpt-test', 'fixture/*'] },
       ...limitedKeys(),
+      // Two tenants sharing one cache scope.
+      'tenant-x1': { secrets: ['KEY_TENANT_X1'], cache_scope: 'tenant-x' },
+      'tenant-x2': { secrets: ['KEY_TENANT_X2'], cache_scope: 'tenant-x' },
     },
     limits: {
       models: { 'fleet-model': { requests: [{ limit: 3, window_s: 3600 }] } },
@@ -115,6 +125,8 @@ export function testBindings(port: number): Record<string, unknown> {
     KEY_TEAM_A_NEXT: KEYS.teamANext,
     KEY_TEAM_B: KEYS.teamB,
     ...PROVIDER_SECRETS,
+    KEY_TENANT_X1: 'sk-tenant-x1',
+    KEY_TENANT_X2: 'sk-tenant-x2',
     ...Object.fromEntries(Object.keys(LIMITED_KEYS).map((id) => [secretName(id), `sk-limited-${id}`])),
     UPSTREAM_ORIGIN: `http://127.0.0.1:${port}`,
   };

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { StreamAssembler } from '../../cache/assemble';
 import { isStorable, type CacheEntry } from '../../cache/entry';
 import { readEntry, writeEntry } from '../../cache/kv-store';
-import { planCache, type CachePlan } from '../../cache/policy';
+import { planCache } from '../../cache/policy';
 import { answerFromCache, cacheHeaders, newEntry } from '../../cache/serve';
 import { joinFlight, leadFlight } from '../../cache/single-flight';
 import { admit } from '../../limits/admission';
@@ -48,7 +48,8 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
       Object.assign(headers, cacheHeaders(call.cacheStatus));
     }
     if (plan?.lookup) {
-      const entry = (await readEntry(c.env.CACHE, plan.key, Date.now())) ?? (await joinFlight(plan.key));
+      const longest = Math.max(...route.targets.map((t) => t.timeouts.total_ms));
+      const entry = (await readEntry(c.env.CACHE, plan.key, Date.now())) ?? (await joinFlight(plan.key, longest));
       if (entry?.endpoint === endpoint) return answerFromCache(entry, call, stream, clientWantsUsage, headers);
     }
 
@@ -71,7 +72,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     /** Stores a complete answer and hands it to identical calls waiting for it. */
     const keep = (answer: Record<string, unknown> | undefined) => {
       let entry: CacheEntry | undefined;
-      if (plan && answer && isStorable(endpoint, answer, plan.policy)) {
+      if (plan?.store && answer && isStorable(endpoint, answer, plan.policy)) {
         entry = newEntry(endpoint, answer, served.target.provider, served.target.model, plan.ttlMs);
         const write = writeEntry(c.env.CACHE, plan.key, entry, plan.policy.max_entry_bytes);
         if (write) c.executionCtx.waitUntil(write);
@@ -88,16 +89,17 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
       }
       return c.json(served.json, 200, headers);
     }
-    return new Response(relay({ served, record: call, clientWantsUsage, tap: plan && streamTap(endpoint, plan, keep) }), {
+    const tap = plan?.store ? streamTap(endpoint, keep) : undefined;
+    return new Response(relay({ served, record: call, clientWantsUsage, tap }), {
       headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
     });
   };
 }
 
-function streamTap(endpoint: Endpoint, plan: CachePlan, keep: (answer: Record<string, unknown> | undefined) => void) {
+function streamTap(endpoint: Endpoint, keep: (answer: Record<string, unknown> | undefined) => void) {
   const assembler = new StreamAssembler(endpoint);
   return {
     chunk: (data: string) => assembler.push(data),
-    end: (complete: boolean) => keep(complete && plan.store ? assembler.result() : undefined),
+    end: (complete: boolean) => keep(complete ? assembler.result() : undefined),
   };
 }
