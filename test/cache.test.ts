@@ -229,3 +229,59 @@ describe('what is never cached or shared', () => {
     }
   });
 });
+
+describe('the cache and the rest of the gateway', () => {
+  it('counts a hit as a request for the limiter, but no tokens or money', async () => {
+    const { limitedKey } = await import('./support/test-config');
+    const { loadConfig } = await import('../src/config/load');
+    const { rulesFor } = await import('../src/limits/rules');
+    const key = limitedKey('cache-hits');
+    const body = { model: 'cached', messages: fresh('limited hit'), temperature: 0 };
+    const usage = async () => {
+      const rules = rulesFor(loadConfig(testEnv.GATEWAY_CONFIG), 'cache-hits', 'cached').key;
+      const stub = testEnv.LIMITER.get(testEnv.LIMITER.idFromName('key:cache-hits'));
+      return Object.fromEntries((await stub.usage(rules)).map((u) => [u.name, u.used]));
+    };
+    const miss = await postJson('/v1/chat/completions', body, key);
+    const missRow = await logRow(miss.headers.get('x-request-id')!);
+    const spent = (missRow.prompt_tokens ?? 0) + (missRow.completion_tokens ?? 0);
+    await expect.poll(async () => (await usage())['tokens:60s'], { timeout: 3000 }).toBe(spent);
+
+    const hit = await afterStore(() => postJson('/v1/chat/completions', body, key));
+    expect(hit.headers.get('x-ratelimit-limit-requests')).toBe('1000');
+    const hitRow = await logRow(hit.headers.get('x-request-id')!);
+    expect(hitRow).toMatchObject({ cache_status: 'HIT', cost_usd: 0, limit_status: 'admitted' });
+    await expect.poll(async () => (await usage())['requests:60s'], { timeout: 3000 }).toBeGreaterThanOrEqual(2);
+    expect((await usage())['tokens:60s']).toBe(spent);
+    expect((await usage())['spend:day']).toBeCloseTo(missRow.cost_usd ?? 0, 12);
+  });
+
+  it('names the entry in x-gateway-cache-key, so one entry can be purged', async () => {
+    const body = { model: 'cached', messages: fresh('purge one'), temperature: 0 };
+    const miss = await postJson('/v1/chat/completions', body);
+    const key = miss.headers.get('x-gateway-cache-key')!;
+    expect(key).toMatch(/^cache:v1:[0-9a-f]{64}$/);
+    await afterStore(() => postJson('/v1/chat/completions', body));
+    await testEnv.CACHE.delete(key);
+    expect((await postJson('/v1/chat/completions', body)).headers.get('x-gateway-cache')).toBe('MISS');
+  });
+
+  it('skips entries larger than max_entry_bytes', async () => {
+    const config = structuredClone(testEnv.GATEWAY_CONFIG) as { cache?: Record<string, unknown> };
+    config.cache = { max_entry_bytes: 200 };
+    const body = JSON.stringify({ model: 'cached', messages: fresh('too big to keep'), temperature: 0 });
+    const send = async () => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request('http://gateway.test/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' }, body }),
+        { ...testEnv, GATEWAY_CONFIG: config },
+        ctx,
+      );
+      await res.text();
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await send()).headers.get('x-gateway-cache')).toBe('MISS');
+    expect((await send()).headers.get('x-gateway-cache')).toBe('MISS');
+  });
+});

@@ -19,6 +19,11 @@ beforeAll(async () => {
     insert.bind(`readme-${i}`, new Date(now - i * 1000).toISOString(), i % 2, 200, null, 0, i + 1, 1, 0.001, 'admitted', null),
   );
   rows.push(insert.bind('readme-error', new Date(now).toISOString(), 1, 502, 'stream_cut', 1, 7, 1, null, 'admitted', null));
+  const hit = testEnv.DB.prepare(
+    `INSERT INTO calls (request_id, ts, key_id, endpoint, model, status, latency_ms, attempts, cache_status, cost_usd, saved_usd)
+     VALUES (?1, ?2, 'readme-cache-key', 'chat.completions', 'readme-cache-model', 200, 1, ?3, ?4, ?5, ?6)`,
+  );
+  for (let i = 0; i < 4; i++) rows.push(hit.bind(`readme-cache-${i}`, new Date(now).toISOString(), i < 3 ? 0 : 1, i < 3 ? 'HIT' : 'MISS', i < 3 ? 0 : 0.002, i < 3 ? 0.002 : null));
   rows.push(insert.bind('readme-limited', new Date(now).toISOString(), 0, 429, 'rate_limit_exceeded', 0, 1, null, null, 'rejected', 'requests:10s'));
   await testEnv.DB.batch(rows);
 });
@@ -45,6 +50,11 @@ describe("the README's admin queries", () => {
 
     const errors = await testEnv.DB.prepare(find('error_code, stream_cut')).all<{ request_id: string }>();
     expect(errors.results.map((r) => r.request_id)).toContain('readme-error');
+  });
+
+  it('compute the cache hit ratio and savings per key', async () => {
+    const { results } = await testEnv.DB.prepare(find('hit_pct')).all<{ key_id: string; cacheable: number; hits: number; hit_pct: number; saved_usd: number }>();
+    expect(results.find((r) => r.key_id === 'readme-cache-key')).toEqual({ key_id: 'readme-cache-key', cacheable: 4, hits: 3, hit_pct: 75, saved_usd: 0.006 });
   });
 
   it('sum spend per key per day and list who hit which limit', async () => {

@@ -100,6 +100,7 @@ export const LIMITED_KEYS = {
   'fleet-a': {},
   'fleet-b': {},
   unavailable: { requests: [{ limit: 100, window_s: 60 }] },
+  'cache-hits': { requests: [{ limit: 1000, window_s: 60 }], tokens_per_minute: 1_000_000, budget_usd: { daily: 10 } },
   evict: { requests: [{ limit: 100, window_s: 3600 }], tokens_per_minute: 1_000_000 },
   ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`exact-${i}`, { requests: [{ limit: 37, window_s: 3600 }] }])),
 } as const;

@@ -46,6 +46,8 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     if (decision) {
       call.cacheStatus = plan ? (plan.lookup ? 'MISS' : 'REFRESH') : 'BYPASS';
       Object.assign(headers, cacheHeaders(call.cacheStatus));
+      // Names the KV key, so an operator can purge this one entry (docs/operations.md).
+      if (plan) headers['x-gateway-cache-key'] = plan.key;
     }
     if (plan?.lookup) {
       const longest = Math.max(...route.targets.map((t) => t.timeouts.total_ms));
