@@ -4,6 +4,7 @@
  * reached by name through `secret()`.
  */
 import type { Limiter } from './limits/limiter';
+import type { Health } from './routing/health-object';
 
 export interface Env {
   /** The operator config (TOML table or JSON string); see src/config/schema.ts. */
@@ -14,6 +15,8 @@ export interface Env {
   CACHE: KVNamespace;
   /** Per-key limiter Durable Object. */
   LIMITER: DurableObjectNamespace<Limiter>;
+  /** Fleet-wide target health (circuit breakers, provider back-off). */
+  HEALTH: DurableObjectNamespace<Health>;
 }
 
 export function secret(env: Env, name: string): string | undefined {

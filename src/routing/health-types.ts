@@ -1,0 +1,37 @@
+/**
+ * The contract between the Worker and the Health Durable Object: one object
+ * (named "fleet") holds every target's circuit breaker and any wait a provider
+ * asked for, so all isolates back off together. Isolates keep a short-lived copy
+ * (src/routing/health.ts) and only talk to the object on failures, recoveries,
+ * probes, and a background refresh.
+ */
+
+export interface BreakerSettings {
+  /** Consecutive failures that open the breaker. */
+  failures: number;
+  /** How long it stays open before one probe is let through. */
+  cooldown_ms: number;
+  /** Cooldown is multiplied by a random factor in [1 - jitter, 1 + jitter]. */
+  jitter: number;
+  /** How long a claimed probe holds the half-open slot if its outcome is never reported. */
+  probe_lease_ms: number;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+export interface TargetHealth {
+  /** `provider/model`. */
+  target: string;
+  /** `open` while blocked by the breaker; `half_open` once its cooldown has passed (one probe may go). */
+  state: BreakerState;
+  consecutiveFailures: number;
+  /** Epoch ms before which the target must not be called (open breaker or provider's retry-after); 0 when not blocked. */
+  blockedUntil: number;
+  /** Epoch ms until which a provider asked us to wait (429 retry-after), 0 if none. */
+  retryAfterUntil: number;
+}
+
+export type Outcome =
+  | { ok: true }
+  /** `retryAfterMs`: the wait the provider asked for, if any (shared with the fleet even when the breaker stays closed). */
+  | { ok: false; retryAfterMs?: number };
