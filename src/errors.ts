@@ -13,6 +13,7 @@ const CODES = {
   missing_api_key: { status: 401, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'invalid_request_error' },
   model_not_allowed: { status: 403, type: 'invalid_request_error' },
+  chaos_not_allowed: { status: 403, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
@@ -21,6 +22,7 @@ const CODES = {
   rate_limit_exceeded: { status: 429, type: 'requests' },
   insufficient_quota: { status: 429, type: 'insufficient_quota' },
   limiter_unavailable: { status: 503, type: 'server_error' },
+  all_targets_unavailable: { status: 503, type: 'server_error' },
   // An upstream 4xx we pass on: the status comes from the upstream.
   upstream_rejected: { status: 400, type: 'invalid_request_error' },
   upstream_failed: { status: 502, type: 'server_error' },
@@ -43,8 +45,16 @@ export interface GatewayErrorOptions {
   type?: string;
   /** Extra response headers (allow, retry-after, ...). */
   headers?: Record<string, string>;
-  /** Whether another attempt or target could succeed. */
+  /** Whether another attempt at the same target could succeed. */
   retryable?: boolean;
+  /** Whether another target could succeed where this one cannot (defaults to `retryable`). */
+  failover?: boolean;
+  /** The upstream's HTTP status, when the failure is an upstream answer. */
+  upstreamStatus?: number;
+  /** The wait the upstream asked for (retry-after and friends), ms. */
+  retryAfterMs?: number;
+  /** A failure the gateway simulated (chaos): not held against the target's health. */
+  synthetic?: boolean;
   /** The wire `code`, when it differs from the internal code (upstream pass-through). */
   wireCode?: string | null;
 }
@@ -56,7 +66,12 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly headers: Record<string, string>;
   readonly retryable: boolean;
+  readonly failover: boolean;
+  readonly upstreamStatus: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly synthetic: boolean;
   readonly wireCode: string | null;
+  readonly options: GatewayErrorOptions;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message);
@@ -67,8 +82,18 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.headers = options.headers ?? {};
     this.retryable = options.retryable ?? false;
+    this.failover = options.failover ?? this.retryable;
+    this.upstreamStatus = options.upstreamStatus;
+    this.retryAfterMs = options.retryAfterMs;
+    this.synthetic = options.synthetic ?? false;
+    this.options = options;
     this.wireCode = options.wireCode === undefined ? code : options.wireCode;
   }
+}
+
+/** The same error with more headers (e.g. x-should-retry when the gateway stops retrying). */
+export function withHeaders(error: GatewayError, headers: Record<string, string>, message = error.message): GatewayError {
+  return new GatewayError(error.code, message, { ...error.options, headers: { ...error.headers, ...headers } });
 }
 
 export interface ErrorBody {

@@ -160,7 +160,7 @@ describe('parseConfig', () => {
       timeouts: { first_byte_ms: 30_000, idle_ms: 30_000, total_ms: 600_000 },
       providers: { demo: { kind: 'demo', headers: {}, stream_usage: true, timeouts: {} } },
       models: {},
-      keys: { local: { secrets: ['KEY_LOCAL'], models: ['*'] } },
+      keys: { local: { secrets: ['KEY_LOCAL'], models: ['*'], chaos: false } },
       log: { batch_size: 50, flush_ms: 10 },
       limits: {
         defaults: {},
@@ -184,6 +184,15 @@ describe('parseConfig', () => {
         cache_truncated: false,
         normalize: 'safe',
         max_entry_bytes: 1048576,
+      },
+      routing: {
+        retry: { retries: 2, base_ms: 200, cap_ms: 5000 },
+        deadline_ms: 600000,
+        max_retry_after_ms: 30000,
+        failover_on: [401, 403],
+        retry_budget: { ratio: 0.2, min_per_window: 10, window_s: 10 },
+        breaker: { failures: 5, cooldown_ms: 30000, jitter: 0.2, probe_lease_ms: 30000 },
+        health_cache_ms: 1000,
       },
     });
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CacheRouteSchema, CacheSettingsSchema } from './cache-schema';
+import { RetrySchema, RoutingSettingsSchema, WeightedTargetSchema } from './routing-schema';
 import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
 
 /**
@@ -44,6 +45,8 @@ export const ProviderSchema = z
     /** Ask streamed calls for usage (`stream_options.include_usage`). Off for servers that reject it. */
     stream_usage: z.boolean().default(true),
     timeouts: TimeoutsSchema.partial().default({}),
+    /** Overrides `routing.breaker` for this provider's targets. */
+    breaker: RoutingSettingsSchema.shape.breaker.unwrap().partial().optional(),
   })
   .superRefine((provider, ctx) => {
     if (provider.kind === 'openai-compatible' && !provider.base_url) {
@@ -54,18 +57,31 @@ export const ProviderSchema = z
     }
   });
 
-export const TargetSchema = z.strictObject({
-  provider: name,
-  /** The model id the provider knows (may contain slashes: Hugging Face ids do). */
-  model: z.string().min(1),
-});
+export const TargetSchema = WeightedTargetSchema;
 
-export const ModelSchema = z.strictObject({
-  /** Tried in order: the next target is used when one fails in a retryable way. */
-  targets: z.array(TargetSchema).min(1),
-  description: z.string().optional(),
-  cache: CacheRouteSchema.optional(),
-});
+export const ModelSchema = z
+  .strictObject({
+    /** An ordered failover list: each target is its own tier. */
+    targets: z.array(TargetSchema).min(1).optional(),
+    /** Or tiers tried in order, each balancing its targets by `strategy`. */
+    tiers: z.array(z.strictObject({ targets: z.array(TargetSchema).min(1) })).min(1).optional(),
+    /** Within a tier: `weighted` (random by weight) or `latency` (lowest recent latency first). */
+    strategy: z.enum(['weighted', 'latency']).default('weighted'),
+    retry: RetrySchema.partial().optional(),
+    failover_on: z.array(z.number().int().min(400).max(599)).optional(),
+    description: z.string().optional(),
+    cache: CacheRouteSchema.optional(),
+  })
+  .superRefine((model, ctx) => {
+    if (!model.targets === !model.tiers) {
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'set exactly one of `targets` (a failover list) or `tiers`' });
+    }
+  })
+  .transform((model) => ({
+    ...model,
+    /** Normalized: a flat `targets` list is one tier per target. */
+    tiers: model.tiers ?? (model.targets ?? []).map((target) => ({ targets: [target] })),
+  }));
 
 export const KeySchema = z.strictObject({
   /**
@@ -76,6 +92,8 @@ export const KeySchema = z.strictObject({
   /** Model aliases, `provider/model`, `provider/*`, or `*`. */
   models: z.array(z.string().min(1)).min(1).default(['*']),
   description: z.string().optional(),
+  /** May send `x-gateway-chaos` to simulate a failure of the first target (for testing apps). */
+  chaos: z.boolean().default(false),
   /** Cache entries are shared by keys with the same scope; by default each key is its own scope. */
   cache_scope: name.optional(),
   /** Overrides `limits.defaults` field by field; `models` adds per-model rules for this key. */
@@ -92,6 +110,7 @@ export const GatewayConfigSchema = z
     keys: z.record(name, KeySchema),
     limits: LimitsSettingsSchema.default(LimitsSettingsSchema.parse({})),
     cache: CacheSettingsSchema.default(CacheSettingsSchema.parse({})),
+    routing: RoutingSettingsSchema.default(RoutingSettingsSchema.parse({})),
     /** USD per million tokens, by `provider/model` (the upstream model that served). */
     prices: z.record(z.string().min(3), PriceSchema).default({}),
     log: z
@@ -129,15 +148,17 @@ export const GatewayConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['keys'], message: 'must declare at least one key' });
     }
     for (const [alias, model] of Object.entries(config.models)) {
-      model.targets.forEach((target, i) => {
-        if (!config.providers[target.provider]) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['models', alias, 'targets', i, 'provider'],
-            message: `names provider "${target.provider}", which is not declared`,
-          });
-        }
-      });
+      model.tiers.forEach((tier, t) =>
+        tier.targets.forEach((target, i) => {
+          if (!config.providers[target.provider]) {
+            ctx.addIssue({
+              code: 'custom',
+              path: model.targets ? ['models', alias, 'targets', t, 'provider'] : ['models', alias, 'tiers', t, 'targets', i, 'provider'],
+              message: `names provider "${target.provider}", which is not declared`,
+            });
+          }
+        }),
+      );
     }
     for (const [keyId, key] of Object.entries(config.keys)) {
       key.models.forEach((pattern, i) => {

@@ -2,6 +2,19 @@
  * What the gateway remembers about one call while serving it; becomes one row of
  * the `calls` table (migrations/0001_create_calls.sql, docs/storage.md).
  */
+/** One upstream attempt of a call; becomes one row of the `attempts` table. */
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  /** Upstream HTTP status; null when no answer came (network error, timeout, simulated). */
+  status: number | null;
+  errorCode: string | null;
+  /** From the attempt's start to its outcome (headers, or the first stream event). */
+  latencyMs: number;
+  /** Backoff waited before this attempt. */
+  waitMs: number;
+}
+
 export interface CallRecord {
   requestId: string;
   /** Epoch ms when the request arrived. */
@@ -23,6 +36,7 @@ export interface CallRecord {
   promptTokens: number | null;
   completionTokens: number | null;
   attempts: number;
+  attemptLog: AttemptRecord[];
   /** Prompt tokens the provider served from its prompt cache. */
   cachedTokens: number | null;
   cacheStatus: string | null;
@@ -54,6 +68,7 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     promptTokens: null,
     completionTokens: null,
     attempts: 0,
+    attemptLog: [],
     cachedTokens: null,
     cacheStatus: null,
     costUsd: null,

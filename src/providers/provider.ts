@@ -18,6 +18,10 @@ export interface Target {
   config: ProviderConfig;
   /** The model id this provider knows. */
   model: string;
+  /** `provider/model`: names the target in health, logs and prices. */
+  id: string;
+  /** Share of its tier's traffic. */
+  weight: number;
   timeouts: Timeouts;
 }
 

@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors';
+import { RETRYABLE_STATUSES, upstreamWaitMs } from '../routing/retry';
 import type { Target } from './provider';
 
 /**
@@ -71,15 +72,18 @@ export async function upstreamError(response: Response, target: Target, credenti
     if (value && value.length < 64) headers[name] = value;
   }
 
+  const retryAfterMs = upstreamWaitMs(response.headers);
+  const upstream = { upstreamStatus: status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  const retryable = RETRYABLE_STATUSES.has(status);
   if (status === 401 || status === 403) {
     // The provider refused the gateway's credential: the caller's key is fine, so
     // a 401 here would send the client's user chasing the wrong key.
     return new GatewayError('upstream_credential_rejected', `Provider "${target.provider}" rejected the gateway's credential (${status})`, {
-      retryable: true,
+      ...upstream,
     });
   }
   if (status >= 500) {
-    return new GatewayError('upstream_failed', message, { retryable: true, headers });
+    return new GatewayError('upstream_failed', message, { retryable, failover: true, headers, ...upstream });
   }
   return new GatewayError('upstream_rejected', message, {
     status,
@@ -87,7 +91,8 @@ export async function upstreamError(response: Response, target: Target, credenti
     wireCode: simple(detail.code),
     param: simple(detail.param),
     headers,
-    // Another target may have quota or capacity left; a malformed request will not improve.
-    retryable: status === 408 || status === 409 || status === 429,
+    // Another attempt (or target) may have quota or capacity left; a malformed request will not improve.
+    retryable,
+    ...upstream,
   });
 }

@@ -1,154 +1,120 @@
-import { type Env, secret } from '../env';
-import { GatewayError } from '../errors';
-import type { JsonObject } from '../http/body';
-import type { CallRecord } from '../logging/call-record';
-import type { Endpoint, Provider, Target, UpstreamCall } from '../providers/provider';
+import type { RoutingSettings } from '../config/routing-schema';
+import { GatewayError, withHeaders } from '../errors';
 import { providerFor } from '../providers/registry';
-import { scrub, upstreamError } from '../providers/upstream-error';
+import { attempt, type AttemptInput, type Served } from './attempt';
+import { orderTier, recordLatency } from './balance';
+import type { ChaosMode } from './chaos';
+import { availability, claimProbe, ensureFresh, report } from './health';
+import { fullJitter, sleep } from './retry';
+import { recordFirstAttempt, tryExtraAttempt } from './retry-budget';
 import type { Route } from './resolve';
 
+export type { Served } from './attempt';
+
 /**
- * Walks a route's targets in order until one serves the call. A target is left for
- * the next on a retryable failure (network error, timeout, 5xx, 429, bad body);
- * anything else (a 400 the caller caused) ends the walk at once.
- *
- * Timeouts per target: first byte (until response headers) and total (the whole
- * call, a stream's body included, so its timer lives until `finish()`).
+ * Walks a route until a target serves the call, under one deadline:
+ * - tiers in order; within a tier, targets ordered by the route's strategy;
+ * - targets the fleet knows to be down (open breaker, provider's retry-after) are
+ *   skipped; a half-open one is tried only by the fleet's single probe;
+ * - a target is retried on retryable failures (network, first-byte timeout, 408,
+ *   429, 5xx, 529) after the upstream's requested wait or full-jitter backoff,
+ *   unless that wait would pass the deadline or exceed `max_retry_after_ms`;
+ * - the next target is tried once retries are spent, or at once for statuses in
+ *   `failover_on`; other failures (a 400 the caller caused) end the walk;
+ * - every extra attempt draws on the isolate's retry budget; when it is spent the
+ *   call fails fast with `x-should-retry: false`.
+ * If no target could even be tried, the answer is a fast 503 with retry-after set
+ * to the earliest recovery.
  */
 
-export interface DispatchInput {
-  endpoint: Endpoint;
-  body: JsonObject;
-  stream: boolean;
-  requestId: string;
-  env: Env;
-  /** Aborts when the client disconnects. */
-  clientSignal: AbortSignal;
-  record: CallRecord;
-}
-
-export interface Served {
-  target: Target;
-  provider: Provider;
-  call: UpstreamCall;
-  response: Response;
-  /** For non-stream calls: the OpenAI-shaped body, already read. */
-  json?: JsonObject;
-  /** The upstream's own bytes, when `json` is exactly what it sent (no re-serializing). */
-  text?: string;
-  /** Stops the total-time timer; call when the body is done. */
-  finish(): void;
-  /** Aborts the upstream call (the client went away). */
-  abort(): void;
-  /** Whether the client has disconnected. */
-  clientGone(): boolean;
-  /** Why the upstream call was aborted by us, if it was (a timeout). */
-  abortReason(): GatewayError | undefined;
-  describeFailure(detail: string): string;
+export interface DispatchInput extends AttemptInput {
+  settings: RoutingSettings;
+  ctx: { waitUntil(promise: Promise<unknown>): void };
+  chaos?: ChaosMode | undefined;
 }
 
 export async function dispatch(input: DispatchInput, route: Route): Promise<Served> {
+  const { settings, record } = input;
+  const deadline = record.startedAt + settings.deadline_ms;
+  await ensureFresh(input.env, settings, input.ctx);
+  recordFirstAttempt();
+
   let lastError: GatewayError | undefined;
-  for (const target of route.targets) {
-    input.record.provider = target.provider;
-    input.record.upstreamModel = target.model;
-    const provider = providerFor(target.config.kind);
-    if (!provider.supports(input.endpoint)) {
-      lastError = new GatewayError('unsupported_endpoint', `Provider "${target.provider}" does not serve ${input.endpoint}`, {
-        param: 'model',
-      });
-      continue;
-    }
-    try {
-      return await attempt(input, target, provider);
-    } catch (error) {
-      if (!(error instanceof GatewayError) || !error.retryable) throw error;
-      lastError = error;
+  let earliestRecovery = Infinity;
+  let tried = false;
+  let chaos = input.chaos;
+
+  for (const tier of route.tiers) {
+    for (const target of orderTier(tier, route.strategy)) {
+      const provider = providerFor(target.config.kind);
+      if (!provider.supports(input.endpoint)) {
+        lastError = new GatewayError('unsupported_endpoint', `Provider "${target.provider}" does not serve ${input.endpoint}`, { param: 'model' });
+        continue;
+      }
+      const health = availability(target.id);
+      if (!health.ok) {
+        earliestRecovery = Math.min(earliestRecovery, health.until);
+        continue;
+      }
+      const breaker = { ...settings.breaker, ...target.config.breaker };
+      if (health.probe && !(await claimProbe(input.env, target.id, breaker))) {
+        earliestRecovery = Math.min(earliestRecovery, Date.now() + breaker.probe_lease_ms);
+        continue;
+      }
+
+      let waited = 0;
+      for (let retry = 0; ; retry++) {
+        if (Date.now() >= deadline) throw lastError ?? deadlinePassed();
+        if (tried && !tryExtraAttempt(settings.retry_budget)) throw budgetSpent(lastError);
+        tried = true;
+        record.provider = target.provider;
+        record.upstreamModel = target.model;
+        const started = Date.now();
+        const mode = chaos;
+        chaos = undefined;
+        try {
+          const served = await attempt(input, target, provider, deadline, mode);
+          const latencyMs = Date.now() - started;
+          record.attemptLog.push({ provider: target.provider, model: target.model, status: served.response.status, errorCode: null, latencyMs, waitMs: waited });
+          recordLatency(target.id, latencyMs);
+          report(input.env, input.ctx, target.id, { ok: true }, breaker);
+          return served;
+        } catch (thrown) {
+          const error = thrown instanceof GatewayError ? thrown : new GatewayError('internal_error', 'The gateway failed to call the provider');
+          record.attemptLog.push({ provider: target.provider, model: target.model, status: error.upstreamStatus ?? null, errorCode: error.code, latencyMs: Date.now() - started, waitMs: waited });
+          if (error.code === 'client_closed' || error.code === 'internal_error') throw error;
+          if (!error.synthetic && (error.retryable || error.failover)) {
+            const outcome = error.retryAfterMs !== undefined ? { ok: false as const, retryAfterMs: error.retryAfterMs } : { ok: false as const };
+            report(input.env, input.ctx, target.id, outcome, breaker);
+          }
+          lastError = error;
+          const failsOverNow = error.upstreamStatus !== undefined && route.failoverOn.has(error.upstreamStatus);
+          if (!error.retryable && !error.failover && !failsOverNow) throw error;
+          if (failsOverNow || !error.retryable || retry >= route.retry.retries) break;
+          const wait = error.retryAfterMs ?? fullJitter(retry, route.retry);
+          if (wait > settings.max_retry_after_ms || Date.now() + wait >= deadline) break;
+          await sleep(wait, input.clientSignal);
+          waited = wait;
+        }
+      }
     }
   }
+  if (!tried && earliestRecovery !== Infinity) throw allUnavailable(route, earliestRecovery);
   throw lastError ?? new GatewayError('upstream_failed', 'No target could serve this model');
 }
 
-async function attempt(input: DispatchInput, target: Target, provider: Provider): Promise<Served> {
-  input.record.attempts++;
-  const { first_byte_ms, total_ms } = target.timeouts;
-  const controller = new AbortController();
-  const timeout = (what: string, ms: number) => () =>
-    controller.abort(new GatewayError('upstream_timeout', `Provider "${target.provider}" timed out (${what}, ${ms} ms)`, { retryable: true }));
-  const firstByteTimer = setTimeout(timeout('first byte', first_byte_ms), first_byte_ms);
-  const totalTimer = setTimeout(timeout('total', total_ms), total_ms);
-  const finish = () => {
-    clearTimeout(firstByteTimer);
-    clearTimeout(totalTimer);
-  };
-  const abortReason = () => (controller.signal.reason instanceof GatewayError ? controller.signal.reason : undefined);
-
-  const credentialName = target.config.api_key_secret;
-  const credential = credentialName ? secret(input.env, credentialName) : undefined;
-  const call: UpstreamCall = {
-    endpoint: input.endpoint,
-    body: input.body,
-    stream: input.stream,
-    target,
-    credential,
-    requestId: input.requestId,
-    signal: AbortSignal.any([input.clientSignal, controller.signal]),
-  };
-
-  try {
-    if (credentialName && !credential) {
-      console.error(`provider "${target.provider}": secret ${credentialName} is not set`);
-      throw new GatewayError('upstream_failed', `Provider "${target.provider}" has no credential configured`, { retryable: true });
-    }
-    const response = await provider.send(call);
-    clearTimeout(firstByteTimer);
-    input.record.firstByteAt = Date.now();
-    if (!response.ok) throw await upstreamError(response, target, credential);
-
-    const served: Served = {
-      target,
-      provider,
-      call,
-      response,
-      finish,
-      abort: () => controller.abort(),
-      clientGone: () => input.clientSignal.aborted,
-      abortReason,
-      describeFailure: (detail) => `Provider "${target.provider}" failed mid-stream${detail ? `: ${detail.slice(0, 200)}` : ''}`,
-    };
-    if (input.stream) {
-      if (!response.body) throw new GatewayError('upstream_invalid_response', 'The provider sent an empty stream', { retryable: true });
-      return served;
-    }
-    const text = await response.text();
-    const json = parseJson(text, target);
-    served.json = provider.toOpenAI(call, json);
-    if (served.json === json) served.text = text;
-    finish();
-    return served;
-  } catch (error) {
-    finish();
-    if (input.clientSignal.aborted) {
-      throw new GatewayError('client_closed', 'The client closed the connection');
-    }
-    throw abortReason() ?? asUpstreamFailure(error, target);
-  }
+function deadlinePassed(): GatewayError {
+  return new GatewayError('upstream_timeout', 'The call reached its deadline before any provider answered');
 }
 
-function parseJson(text: string, target: Target): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new GatewayError('upstream_invalid_response', `Provider "${target.provider}" answered with invalid JSON`, {
-      retryable: true,
-    });
-  }
+function budgetSpent(last: GatewayError | undefined): GatewayError {
+  const error = last ?? new GatewayError('upstream_failed', 'The provider failed');
+  return withHeaders(error, { 'x-should-retry': 'false' }, `${error.message} (the gateway's retry budget is spent: not retrying)`);
 }
 
-function asUpstreamFailure(error: unknown, target: Target): GatewayError {
-  if (error instanceof GatewayError) return error;
-  // fetch() rejections can carry the URL (and credentials in it): the client gets
-  // none of it, and the operator's log a scrubbed copy.
-  console.error(`provider "${target.provider}": ${scrub(error instanceof Error ? error.message : String(error))}`);
-  return new GatewayError('upstream_failed', `Provider "${target.provider}" could not be reached`, { retryable: true });
+function allUnavailable(route: Route, until: number): GatewayError {
+  const wait = Math.max(1, until - Date.now());
+  return new GatewayError('all_targets_unavailable', `Every provider of "${route.model}" is unavailable; retry in ${Math.ceil(wait / 1000)} s`, {
+    headers: { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) },
+  });
 }

@@ -1,3 +1,4 @@
+import type { RetrySettings } from '../config/routing-schema';
 import type { GatewayConfig, KeyConfig } from '../config/schema';
 import { GatewayError } from '../errors';
 import type { Target } from '../providers/provider';
@@ -14,33 +15,68 @@ export interface Route {
   model: string;
   /** Set when the model is a direct `provider/model` address. */
   provider?: string;
+  /** Tried in order; the targets of one tier share its traffic by `strategy`. */
+  tiers: Target[][];
+  /** Every target of every tier, in order (pricing, cache fingerprint). */
   targets: Target[];
+  strategy: 'weighted' | 'latency';
+  retry: RetrySettings;
+  /** Upstream statuses that move to the next target at once. */
+  failoverOn: ReadonlySet<number>;
 }
 
-function target(config: GatewayConfig, provider: string, model: string): Target {
+function target(config: GatewayConfig, provider: string, model: string, weight = 1): Target {
   const settings = config.providers[provider]!;
-  return { provider, config: settings, model, timeouts: { ...config.timeouts, ...settings.timeouts } };
+  return { provider, config: settings, model, weight, id: `${provider}/${model}`, timeouts: { ...config.timeouts, ...settings.timeouts } };
 }
 
-export function resolveModel(config: GatewayConfig, model: string): Route {
+function build(config: GatewayConfig, model: string): Route | undefined {
+  const routing = config.routing;
   const alias = Object.hasOwn(config.models, model) ? config.models[model] : undefined;
   if (alias) {
-    return { model, targets: alias.targets.map((t) => target(config, t.provider, t.model)) };
+    const tiers = alias.tiers.map((tier) => tier.targets.map((t) => target(config, t.provider, t.model, t.weight)));
+    return {
+      model,
+      tiers,
+      targets: tiers.flat(),
+      strategy: alias.strategy,
+      retry: { ...routing.retry, ...alias.retry },
+      failoverOn: new Set(alias.failover_on ?? routing.failover_on),
+    };
   }
   const slash = model.indexOf('/');
   if (slash > 0 && slash < model.length - 1) {
     const provider = model.slice(0, slash);
     if (Object.hasOwn(config.providers, provider)) {
-      return { model, provider, targets: [target(config, provider, model.slice(slash + 1))] };
+      const only = target(config, provider, model.slice(slash + 1));
+      return { model, provider, tiers: [[only]], targets: [only], strategy: 'weighted', retry: routing.retry, failoverOn: new Set(routing.failover_on) };
     }
   }
-  throw new GatewayError('model_not_found', `The model "${model}" does not exist on this gateway`, {
-    param: 'model',
-  });
+  return undefined;
+}
+
+// Resolved once per config and model. Callers choose direct `provider/model` strings,
+// so the memo is bounded.
+const MAX_ROUTES = 1000;
+const routes = new WeakMap<GatewayConfig, Map<string, Route>>();
+
+export function resolveModel(config: GatewayConfig, model: string): Route {
+  let byModel = routes.get(config);
+  if (!byModel) routes.set(config, (byModel = new Map()));
+  let route = byModel.get(model);
+  if (!route) {
+    route = build(config, model);
+    if (!route) {
+      throw new GatewayError('model_not_found', `The model "${model}" does not exist on this gateway`, { param: 'model' });
+    }
+    if (byModel.size >= MAX_ROUTES) byModel.clear();
+    byModel.set(model, route);
+  }
+  return route;
 }
 
 /** Key policy patterns: `*`, an exact alias or `provider/model`, or `provider/*`. */
-export function mayUse(policy: KeyConfig, route: Route): boolean {
+export function mayUse(policy: KeyConfig, route: Pick<Route, 'model' | 'provider'>): boolean {
   return policy.models.some(
     (pattern) =>
       pattern === '*' ||

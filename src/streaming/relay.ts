@@ -35,9 +35,9 @@ export interface RelayOptions {
 }
 
 export function relay({ served, record, clientWantsUsage, tap }: RelayOptions): ReadableStream<Uint8Array> {
-  const { response, call, provider } = served;
+  const { call, provider } = served;
   const idleMs = call.target.timeouts.idle_ms;
-  const reader = response.body!.getReader();
+  const reader = served.body!.getReader();
   const parser = new SseParser();
   const decoder = new TextDecoder();
   let lastProgress = Date.now();

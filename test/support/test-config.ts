@@ -84,6 +84,13 @@ export function testGatewayConfig(port: number) {
       'demo/demo-1': { input_per_mtok: 0, output_per_mtok: 0 },
     },
     log: { batch_size: 20, flush_ms: 5 },
+    // Tests of one behaviour should not trip another: no retries, breakers and retry
+    // budget out of reach, unless a test's alias or provider asks for them.
+    routing: {
+      retry: { retries: 0, base_ms: 10, cap_ms: 50 },
+      breaker: { failures: 100_000, cooldown_ms: 1000, jitter: 0, probe_lease_ms: 1000 },
+      retry_budget: { ratio: 10, min_per_window: 1_000_000, window_s: 10 },
+    },
   };
 }
 

@@ -8,7 +8,7 @@ function entry(id: string, ownedBy: string) {
 }
 
 function ownerOf(config: GatewayConfig, alias: string): string {
-  return config.models[alias]?.targets[0]?.provider ?? 'edge-ai-gateway';
+  return config.models[alias]?.tiers[0]?.targets[0]?.provider ?? 'edge-ai-gateway';
 }
 
 /**
@@ -19,7 +19,7 @@ export function listModels(c: Context<AppEnv>): Response {
   const config = c.get('config');
   const policy = c.get('caller').policy;
   const data = Object.keys(config.models)
-    .filter((alias) => mayUse(policy, { model: alias, targets: [] }))
+    .filter((alias) => mayUse(policy, { model: alias }))
     .map((alias) => entry(alias, ownerOf(config, alias)));
   return c.json({ object: 'list', data });
 }

@@ -7,6 +7,8 @@ import { planCache } from '../../cache/policy';
 import { answerFromCache, cacheHeaders, newEntry } from '../../cache/serve';
 import { joinFlight, leadFlight } from '../../cache/single-flight';
 import { admit } from '../../limits/admission';
+import type { CallRecord } from '../../logging/call-record';
+import { chaosFrom } from '../../routing/chaos';
 import type { Endpoint } from '../../providers/provider';
 import { dispatch, type Served } from '../../routing/dispatch';
 import { authorize, resolveModel } from '../../routing/resolve';
@@ -59,7 +61,10 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     let served: Served;
     try {
       served = await dispatch(
-        { endpoint, body, stream, requestId: call.requestId, env: c.env, clientSignal: c.req.raw.signal, record: call },
+        {
+          endpoint, body, stream, requestId: call.requestId, env: c.env, clientSignal: c.req.raw.signal, record: call,
+          settings: config.routing, ctx: c.executionCtx, chaos: chaosFrom(c.req.raw.headers, caller),
+        },
         route,
       );
     } catch (error) {
@@ -70,6 +75,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
       'x-gateway-provider': served.target.provider,
       'x-gateway-model': served.target.model,
       'x-gateway-attempts': String(call.attempts),
+      'x-gateway-overhead-ms': String(overheadMs(call)),
     });
     /** Stores a complete answer and hands it to identical calls waiting for it. */
     const keep = (answer: Record<string, unknown> | undefined) => {
@@ -104,4 +110,10 @@ function streamTap(endpoint: Endpoint, keep: (answer: Record<string, unknown> | 
     chunk: (data: string) => assembler.push(data),
     end: (complete: boolean) => keep(complete ? assembler.result() : undefined),
   };
+}
+
+/** The gateway's own time so far: everything but upstream attempts and the waits between them. */
+function overheadMs(call: CallRecord): number {
+  const upstream = call.attemptLog.reduce((sum, a) => sum + a.latencyMs + a.waitMs, 0);
+  return Math.max(0, Date.now() - call.startedAt - upstream);
 }

@@ -1,0 +1,106 @@
+import type { RoutingSettings } from '../config/routing-schema';
+import type { Env } from '../env';
+import type { BreakerSettings, Outcome, TargetHealth } from './health-types';
+
+/**
+ * This isolate's view of the fleet's target health. The truth lives in the Health
+ * Durable Object ("fleet"); here is a copy at most `health_cache_ms` old, so healthy
+ * traffic never waits on a round trip: a stale copy is refreshed in the background,
+ * and only an isolate's very first call fetches it first. Failures are applied to
+ * the copy at once and reported in the background; successes are reported only
+ * when they change something (a target with failures on record). A probe of a
+ * half-open target is claimed from the object, so the fleet sends exactly one.
+ * If the object cannot be reached, every target counts as healthy (fail open).
+ */
+
+type Settings = RoutingSettings;
+type Waiter = { waitUntil(promise: Promise<unknown>): void };
+
+const FLEET = 'fleet';
+let known = new Map<string, TargetHealth>();
+let fetchedAt = -Infinity;
+let refreshing = false;
+
+function stub(env: Env) {
+  return env.HEALTH.get(env.HEALTH.idFromName(FLEET));
+}
+
+async function refresh(env: Env): Promise<void> {
+  refreshing = true;
+  try {
+    const snapshot = await stub(env).snapshot();
+    known = new Map(snapshot.map((health) => [health.target, health]));
+    fetchedAt = Date.now();
+  } catch (error) {
+    console.error(`target health unavailable (all targets count as healthy): ${String(error)}`);
+    fetchedAt = Date.now();
+  } finally {
+    refreshing = false;
+  }
+}
+
+/** Makes sure the copy exists; refreshes a stale one without making the call wait. */
+export async function ensureFresh(env: Env, settings: Settings, ctx: Waiter): Promise<void> {
+  if (fetchedAt === -Infinity) return refresh(env);
+  if (!refreshing && Date.now() - fetchedAt > settings.health_cache_ms) ctx.waitUntil(refresh(env));
+}
+
+export type Availability = { ok: true; probe: boolean } | { ok: false; until: number };
+
+/** Whether a target may be called now; `probe` when its breaker is half-open. */
+export function availability(targetId: string, now: number = Date.now()): Availability {
+  const health = known.get(targetId);
+  if (!health) return { ok: true, probe: false };
+  if (health.blockedUntil > now) return { ok: false, until: health.blockedUntil };
+  const halfOpen = health.state === 'half_open' || health.state === 'open';
+  return { ok: true, probe: halfOpen };
+}
+
+/** One probe for the whole fleet: true when this call may be it. */
+export async function claimProbe(env: Env, targetId: string, breaker: BreakerSettings): Promise<boolean> {
+  try {
+    return await stub(env).claimProbe(targetId, breaker);
+  } catch (error) {
+    console.error(`target health unavailable for a probe (letting it through): ${String(error)}`);
+    return true;
+  }
+}
+
+function applyLocally(targetId: string, outcome: Outcome, breaker: BreakerSettings, now: number): void {
+  const health = known.get(targetId) ?? { target: targetId, state: 'closed', consecutiveFailures: 0, blockedUntil: 0, retryAfterUntil: 0 };
+  if (outcome.ok) {
+    known.delete(targetId);
+    return;
+  }
+  health.consecutiveFailures++;
+  if (outcome.retryAfterMs !== undefined) health.retryAfterUntil = Math.max(health.retryAfterUntil, now + outcome.retryAfterMs);
+  if (health.consecutiveFailures >= breaker.failures && health.state === 'closed') {
+    health.state = 'open';
+    health.blockedUntil = now + breaker.cooldown_ms;
+  }
+  health.blockedUntil = Math.max(health.blockedUntil, health.retryAfterUntil);
+  known.set(targetId, health);
+}
+
+export function report(env: Env, ctx: Waiter, targetId: string, outcome: Outcome, breaker: BreakerSettings): void {
+  const onRecord = known.has(targetId);
+  if (outcome.ok && !onRecord) return;
+  applyLocally(targetId, outcome, breaker, Date.now());
+  ctx.waitUntil(
+    stub(env)
+      .report(targetId, outcome, breaker)
+      .then((health) => {
+        // The fleet's answer wins over our guess.
+        if (health.state === 'closed' && health.consecutiveFailures === 0 && health.blockedUntil === 0) known.delete(targetId);
+        else known.set(targetId, health);
+      })
+      .catch((error: unknown) => console.error(`target health report failed: ${String(error)}`)),
+  );
+}
+
+/** Test seam: what a brand-new isolate knows (nothing). */
+export function forgetLocalHealth(): void {
+  known = new Map();
+  fetchedAt = -Infinity;
+  refreshing = false;
+}
