@@ -20,16 +20,30 @@ const INSERT = `INSERT OR IGNORE INTO calls (
   attempts, cache_status, cost_usd, cached_tokens, limit_status, limited_by, saved_usd
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)`;
 
-type Row = unknown[];
+const INSERT_ATTEMPT = `INSERT OR IGNORE INTO attempts (
+  request_id, n, ts, provider, model, status, error_code, latency_ms, wait_ms
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`;
+
+/** A row for the `calls` table, or one for `attempts`. */
+type Row = { sql: 'call' | 'attempt'; values: unknown[] };
 
 let pending: Row[] = [];
 let flushScheduled = false;
 let lostRows = 0;
 
-function toRow(call: CallRecord, endedAt: number): Row {
+function toRows(call: CallRecord, endedAt: number): Row[] {
+  const ts = new Date(call.startedAt).toISOString();
+  const attempts: Row[] = call.attemptLog.map((a, i) => ({
+    sql: 'attempt',
+    values: [call.requestId, i + 1, ts, a.provider, a.model, a.status, a.errorCode, a.latencyMs, a.waitMs],
+  }));
+  return [{ sql: 'call', values: callValues(call, ts, endedAt) }, ...attempts];
+}
+
+function callValues(call: CallRecord, ts: string, endedAt: number): unknown[] {
   return [
     call.requestId,
-    new Date(call.startedAt).toISOString(),
+    ts,
     call.keyId,
     call.endpoint,
     call.model,
@@ -60,7 +74,7 @@ export function logCall(
   call: CallRecord,
   settings: LogSettings,
 ): void {
-  pending.push(toRow(call, Date.now()));
+  pending.push(...toRows(call, Date.now()));
   if (pending.length >= settings.batch_size) {
     ctx.waitUntil(flush(db));
   } else if (!flushScheduled) {
@@ -81,8 +95,8 @@ async function flush(db: D1Database | undefined): Promise<void> {
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       if (!db) throw new Error('no D1 binding named DB');
-      const insert = db.prepare(INSERT);
-      await db.batch(rows.map((row) => insert.bind(...row)));
+      const insert = { call: db.prepare(INSERT), attempt: db.prepare(INSERT_ATTEMPT) };
+      await db.batch(rows.map((row) => insert[row.sql].bind(...row.values)));
       return;
     } catch (error) {
       if (attempt === 2) {
