@@ -26,6 +26,11 @@ export function testGatewayConfig(port: number) {
       // Nothing listens on port 9: connection refused.
       dead: { kind: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1' },
       demo: { kind: 'demo' },
+      demo2: { kind: 'demo' },
+      retrying: { kind: 'openai-compatible', base_url: `${root}/retrying/v1` },
+      // Breakers that open fast, for the breaker tests.
+      breaky: { kind: 'openai-compatible', base_url: `${root}/breaky/v1`, breaker: { failures: 3, cooldown_ms: 600, jitter: 0 } },
+      downish: { kind: 'openai-compatible', base_url: `${root}/downish/v1`, breaker: { failures: 1, cooldown_ms: 5000, jitter: 0 } },
     },
     models: {
       'gpt-test': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
@@ -58,6 +63,36 @@ export function testGatewayConfig(port: number) {
       },
       demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
       'fleet-model': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
+      // Resilience (retries per alias; the gateway default in tests is none).
+      ...Object.fromEntries(
+        ['429ms', '429s', '429date', '429reset', '429garbage', '500'].map((mode) => [
+          `retry-${mode}`,
+          { targets: [{ provider: 'retrying', model: `flaky-${mode}` }], retry: { retries: 2, base_ms: 20, cap_ms: 50 } },
+        ]),
+      ),
+      'retry-then-failover': {
+        targets: [{ provider: 'fixture', model: 'fault-500' }, { provider: 'openai', model: 'gpt-test' }],
+        retry: { retries: 2, base_ms: 10, cap_ms: 20 },
+      },
+      'huge-wait': {
+        targets: [{ provider: 'retrying', model: 'fault-429-huge' }, { provider: 'openai', model: 'gpt-test' }],
+        retry: { retries: 2, base_ms: 10, cap_ms: 20 },
+      },
+      'failover-on-429': {
+        targets: [{ provider: 'fixture', model: 'fault-429' }, { provider: 'openai', model: 'gpt-test' }],
+        retry: { retries: 3, base_ms: 10, cap_ms: 20 },
+        failover_on: [429],
+      },
+      'stream-error-first': { targets: [{ provider: 'fixture', model: 'fault-error-first' }, { provider: 'openai', model: 'gpt-test' }] },
+      'breaker-dead': { targets: [{ provider: 'breaky', model: 'fault-500' }] },
+      'all-down': { targets: [{ provider: 'downish', model: 'fault-503' }, { provider: 'downish', model: 'fault-502' }] },
+      storm: { targets: [{ provider: 'fixture', model: 'fault-503' }], retry: { retries: 3, base_ms: 1, cap_ms: 2 } },
+      weighted: { tiers: [{ targets: [{ provider: 'demo', model: 'demo-1', weight: 3 }, { provider: 'demo2', model: 'demo-1', weight: 1 }] }] },
+      fastest: {
+        strategy: 'latency',
+        tiers: [{ targets: [{ provider: 'fixture', model: 'fault-slow-stream' }, { provider: 'openai', model: 'gpt-test' }] }],
+      },
+      'chaos-route': { targets: [{ provider: 'openai', model: 'gpt-test' }, { provider: 'fixture', model: 'echo-model' }], retry: { retries: 1, base_ms: 10, cap_ms: 20 } },
       // Cached aliases (the cache is off gateway-wide, on per alias).
       cached: { targets: [{ provider: 'openai', model: 'gpt-test' }], cache: { enabled: true } },
       'cached-embed': { targets: [{ provider: 'openai', model: 'text-embedding-test' }], cache: { enabled: true } },
@@ -70,6 +105,7 @@ export function testGatewayConfig(port: number) {
       'team-a': { secrets: ['KEY_TEAM_A', 'KEY_TEAM_A_NEXT'], models: ['*'] },
       'team-b': { secrets: ['KEY_TEAM_B', 'KEY_TEAM_B_UNSET'], models: ['gpt-test', 'fixture/*'] },
       ...limitedKeys(),
+      chaos: { secrets: ['KEY_CHAOS'], chaos: true },
       // Two tenants sharing one cache scope.
       'tenant-x1': { secrets: ['KEY_TENANT_X1'], cache_scope: 'tenant-x' },
       'tenant-x2': { secrets: ['KEY_TENANT_X2'], cache_scope: 'tenant-x' },
@@ -133,6 +169,7 @@ export function testBindings(port: number): Record<string, unknown> {
     KEY_TEAM_A_NEXT: KEYS.teamANext,
     KEY_TEAM_B: KEYS.teamB,
     ...PROVIDER_SECRETS,
+    KEY_CHAOS: 'sk-chaos-monkey',
     KEY_TENANT_X1: 'sk-tenant-x1',
     KEY_TENANT_X2: 'sk-tenant-x2',
     ...Object.fromEntries(Object.keys(LIMITED_KEYS).map((id) => [secretName(id), `sk-limited-${id}`])),
