@@ -24,6 +24,15 @@ beforeAll(async () => {
      VALUES (?1, ?2, 'readme-cache-key', 'chat.completions', 'readme-cache-model', 200, 1, ?3, ?4, ?5, ?6)`,
   );
   for (let i = 0; i < 4; i++) rows.push(hit.bind(`readme-cache-${i}`, new Date(now).toISOString(), i < 3 ? 0 : 1, i < 3 ? 'HIT' : 'MISS', i < 3 ? 0 : 0.002, i < 3 ? 0.002 : null));
+  const attempt = testEnv.DB.prepare(
+    `INSERT INTO attempts (request_id, n, ts, provider, model, status, error_code, latency_ms, wait_ms) VALUES (?1, ?2, ?3, ?4, 'm', ?5, ?6, 10, 0)`,
+  );
+  const at = new Date(now).toISOString();
+  rows.push(
+    attempt.bind('readme-failover-1', 1, at, 'readme-flaky', 500, 'upstream_failed'),
+    attempt.bind('readme-failover-1', 2, at, 'readme-backup', 200, null),
+    attempt.bind('readme-failover-2', 1, at, 'readme-flaky', 200, null),
+  );
   rows.push(insert.bind('readme-limited', new Date(now).toISOString(), 0, 429, 'rate_limit_exceeded', 0, 1, null, null, 'rejected', 'requests:10s'));
   await testEnv.DB.batch(rows);
 });
@@ -50,6 +59,12 @@ describe("the README's admin queries", () => {
 
     const errors = await testEnv.DB.prepare(find('error_code, stream_cut')).all<{ request_id: string }>();
     expect(errors.results.map((r) => r.request_id)).toContain('readme-error');
+  });
+
+  it('compute failover rates per provider', async () => {
+    const { results } = await testEnv.DB.prepare(find('served_after_failover')).all<{ provider: string }>();
+    expect(results).toContainEqual({ provider: 'readme-flaky', attempts: 2, failed: 1, failed_pct: 50, served_after_failover: 0 });
+    expect(results).toContainEqual({ provider: 'readme-backup', attempts: 1, failed: 0, failed_pct: 0, served_after_failover: 1 });
   });
 
   it('compute the cache hit ratio and savings per key', async () => {
