@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { KEYS, PROVIDER_SECRETS } from './support/constants';
-import { type CallRow, client, logRow, postJson, upstreamSaw } from './support/gateway';
+import { clientError, expectClean, expectError as expectCallError, type Expected } from './support/errors';
+import { client, logRow, postJson, upstreamSaw } from './support/gateway';
 
 /**
  * Upstream faults (fixture models `fault-*`), failover, and what the upstream gets
@@ -9,65 +10,9 @@ import { type CallRow, client, logRow, postJson, upstreamSaw } from './support/g
  * the gateway's own code (an upstream 4xx passed on is logged as upstream_rejected).
  */
 
-const SECRETS: string[] = [...Object.values(KEYS), ...Object.values(PROVIDER_SECRETS)];
-const STACK_TRACES = [
-  /\bat\s+(?:[\w$.<>[\]]+\s+)?\(?(?:file:\/\/)?[^\s()"]+\.(?:[cm]?js|ts)(?::\d+){1,2}\)?/, // at fn (/src/x.ts:1:2)
-  /\n\s+at\s+\S/, // a frame on its own line
-  /\b(?:[A-Z][a-z]+)*Error: /, // "TypeError: ...", "Error: ..."
-];
+/** Every call here is made with team A's key. */
+const expectError = (res: Response, want: Expected) => expectCallError(res, { keyId: 'team-a', ...want });
 
-interface ErrorShape {
-  message: string;
-  type: string;
-  param: string | null;
-  code: string | null;
-}
-
-interface Expected {
-  status: number;
-  /** The wire `code`. */
-  code: string | null;
-  /** The row's error_code, when it differs from the wire code. */
-  rowCode?: string;
-  type?: string;
-  param?: string | null;
-}
-
-function expectClean(text: string, headers: Headers): void {
-  // JSON escapes newlines: undo that so stack frames show up on their own lines.
-  const everything = `${text}\n${[...headers].map(([name, value]) => `${name}: ${value}`).join('\n')}`.replaceAll('\\n', '\n');
-  for (const secret of SECRETS) expect(everything).not.toContain(secret);
-  for (const trace of STACK_TRACES) expect(everything).not.toMatch(trace);
-}
-
-async function expectError(res: Response, want: Expected): Promise<{ id: string; error: ErrorShape; row: CallRow }> {
-  const text = await res.text();
-  expect(res.status, text).toBe(want.status);
-  const id = res.headers.get('x-request-id') ?? '';
-  expect(id).toMatch(/^req_[0-9a-f]{32}$/);
-  const body = JSON.parse(text) as { error: ErrorShape };
-  expect(Object.keys(body)).toEqual(['error']);
-  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
-  expect(body.error.message).toEqual(expect.any(String));
-  expect(body.error.code).toBe(want.code);
-  expect(body.error.type).toBe(want.type ?? (want.status >= 500 ? 'server_error' : 'invalid_request_error'));
-  expect(body.error.param).toBe(want.param ?? null);
-  expectClean(text, res.headers);
-
-  const row = await logRow(id);
-  expect(row).toMatchObject({ status: want.status, error_code: want.rowCode ?? want.code, key_id: 'team-a' });
-  return { id, error: body.error, row };
-}
-
-async function clientError(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof OpenAI.APIError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const hello = [{ role: 'user' as const, content: 'hello upstream' }];
 const chat = (model: string, extra: Record<string, unknown> = {}) =>
