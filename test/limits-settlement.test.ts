@@ -87,7 +87,7 @@ describe('when the limiter cannot be reached', () => {
     }),
   } as unknown as DurableObjectNamespace;
 
-  async function callWith(config: unknown) {
+  async function callWith(config: unknown, limiter: DurableObjectNamespace | undefined = down) {
     const ctx = createExecutionContext();
     const request = new Request('http://gateway.test/v1/chat/completions', {
       method: 'POST',
@@ -97,7 +97,7 @@ describe('when the limiter cannot be reached', () => {
     const errors = console.error;
     console.error = () => {};
     try {
-      const res = await worker.fetch(request, { ...testEnv, LIMITER: down, GATEWAY_CONFIG: config }, ctx);
+      const res = await worker.fetch(request, { ...testEnv, LIMITER: limiter as DurableObjectNamespace, GATEWAY_CONFIG: config }, ctx);
       await res.clone().text();
       await waitOnExecutionContext(ctx);
       return res;
@@ -112,6 +112,12 @@ describe('when the limiter cannot be reached', () => {
     expect(res.headers.get('retry-after')).toBe('1');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('limiter_unavailable');
     expect(await logRow(res.headers.get('x-request-id')!)).toMatchObject({ status: 503, limit_status: 'unavailable_closed' });
+  });
+
+  it('applies the same policy when the binding is missing altogether', async () => {
+    const res = await callWith(testEnv.GATEWAY_CONFIG, undefined);
+    expect(res.status).toBe(503);
+    expect(await logRow(res.headers.get('x-request-id')!)).toMatchObject({ limit_status: 'unavailable_closed' });
   });
 
   it('fails open when configured, and the row says so', async () => {

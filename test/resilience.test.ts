@@ -129,6 +129,32 @@ describe('fleet-wide circuit breaker', () => {
   });
 });
 
+describe('when the Health object cannot be reached', () => {
+  it('serves anyway: every target counts as healthy', async () => {
+    forgetLocalHealth();
+    const ctx = createExecutionContext();
+    const errors = console.error;
+    console.error = () => {};
+    try {
+      const res = await worker.fetch(
+        new Request('http://gateway.test/v1/chat/completions', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' },
+          body: JSON.stringify(chat('retry-then-failover')),
+        }),
+        { ...testEnv, HEALTH: undefined as unknown as typeof testEnv.HEALTH },
+        ctx,
+      );
+      expect(res.status).toBe(200);
+      await res.text();
+      await waitOnExecutionContext(ctx);
+    } finally {
+      console.error = errors;
+      forgetLocalHealth();
+    }
+  });
+});
+
 describe('limits on retrying', () => {
   it('keeps a retry storm within the retry budget, then fails fast with x-should-retry: false', async () => {
     const config = structuredClone(testEnv.GATEWAY_CONFIG) as { routing: Record<string, unknown> };

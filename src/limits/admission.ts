@@ -81,11 +81,10 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
     lease_ms: config.limits.lease_s * 1000,
   });
   const objects: [LimiterStub, AdmitRequest][] = [];
-  if (rules.key.length > 0) objects.push([stubFor(env, `key:${keyId}`), request(rules.key)]);
-  if (rules.fleet.length > 0) objects.push([stubFor(env, `model:${route.model}`), request(rules.fleet)]);
-
   let results: AdmitResult[];
   try {
+    if (rules.key.length > 0) objects.push([stubFor(env, `key:${keyId}`), request(rules.key)]);
+    if (rules.fleet.length > 0) objects.push([stubFor(env, `model:${route.model}`), request(rules.fleet)]);
     results = await withTimeout(Promise.all(objects.map(([stub, req]) => stub.admit(req))), config.limits.timeout_ms);
   } catch (error) {
     console.error(`limiter unavailable for key ${keyId}: ${error instanceof Error ? error.message : String(error)}`);

@@ -86,16 +86,18 @@ export function report(env: Env, ctx: Waiter, targetId: string, outcome: Outcome
   const onRecord = known.has(targetId);
   if (outcome.ok && !onRecord) return;
   applyLocally(targetId, outcome, breaker, Date.now());
-  ctx.waitUntil(
-    stub(env)
-      .report(targetId, outcome, breaker)
-      .then((health) => {
-        // The fleet's answer wins over our guess.
-        if (health.state === 'closed' && health.consecutiveFailures === 0 && health.blockedUntil === 0) known.delete(targetId);
-        else known.set(targetId, health);
-      })
-      .catch((error: unknown) => console.error(`target health report failed: ${String(error)}`)),
-  );
+  ctx.waitUntil(send(env, targetId, outcome, breaker));
+}
+
+async function send(env: Env, targetId: string, outcome: Outcome, breaker: BreakerSettings): Promise<void> {
+  try {
+    const health = await stub(env).report(targetId, outcome, breaker);
+    // The fleet's answer wins over our guess.
+    if (health.state === 'closed' && health.consecutiveFailures === 0 && health.blockedUntil === 0) known.delete(targetId);
+    else known.set(targetId, health);
+  } catch (error) {
+    console.error(`target health report failed: ${String(error)}`);
+  }
 }
 
 /** Test seam: what a brand-new isolate knows (nothing). */
