@@ -59,7 +59,7 @@ const mf = new Miniflare({
   compatibilityFlags: ['enable_request_signal'],
   d1Databases: { DB: 'bench-log' },
   kvNamespaces: ['CACHE'],
-  durableObjects: { LIMITER: { className: 'Limiter', useSQLite: true } },
+  durableObjects: { LIMITER: { className: 'Limiter', useSQLite: true }, HEALTH: { className: 'Health', useSQLite: true } },
   bindings: { GATEWAY_CONFIG: config, KEY_OPEN: 'sk-bench-open', KEY_LIMITED: 'sk-bench-limited' },
   d1Persist: persist,
   durableObjectsPersist: persist,
@@ -121,6 +121,7 @@ const misses = await latencies(REQUESTS / 4, (i) => chat('cached', `miss ${i}`))
 await call('sk-bench-open', chat('cached', 'the hit'));
 await new Promise((resolve) => setTimeout(resolve, 200)); // the entry is written in waitUntil
 const hits = await latencies(REQUESTS / 4, () => chat('cached', 'the hit'));
+await new Promise((resolve) => setTimeout(resolve, 200)); // the last log batch is written in waitUntil
 const rows = await db.prepare('SELECT COUNT(*) AS n FROM calls').first();
 const hitRows = await db.prepare("SELECT COUNT(*) AS n FROM calls WHERE cache_status = 'HIT'").first();
 
@@ -133,6 +134,7 @@ console.log(`throughput, one key's limiter object: ${limitedRps.toFixed(0)} req/
 console.log(`upstream, no cache:      p50 ${ms(uncached.p50)}  p95 ${ms(uncached.p95)}`);
 console.log(`cache miss (+store):     p50 ${ms(misses.p50)}  p95 ${ms(misses.p95)}`);
 console.log(`cache hit:               p50 ${ms(hits.p50)}  p95 ${ms(hits.p95)}  (${hitRows.n} hits logged)`);
-console.log(`call log rows written:   ${rows.n}`);
+const expected = 400 + REQUESTS + 2 * REQUESTS + (3 * REQUESTS) / 4 + 1;
+console.log(`call log rows written:   ${rows.n} of ${expected} calls`);
 await mf.dispose();
 upstream.close();
