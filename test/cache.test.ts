@@ -266,6 +266,34 @@ describe('the cache and the rest of the gateway', () => {
     expect((await postJson('/v1/chat/completions', body)).headers.get('x-gateway-cache')).toBe('MISS');
   });
 
+  it('never writes one key twice within a second, however many refreshes arrive (KV allows one write per second per key)', async () => {
+    let writes = 0;
+    const counting = {
+      get: (key: string, type: 'json') => testEnv.CACHE.get(key, type),
+      put: (key: string, value: string, options: KVNamespacePutOptions) => {
+        writes++;
+        return testEnv.CACHE.put(key, value, options);
+      },
+    } as unknown as KVNamespace;
+    const body = JSON.stringify({ model: 'cached', messages: fresh('refresh storm'), temperature: 0 });
+    const ctx = createExecutionContext();
+    for (let i = 0; i < 5; i++) {
+      const res = await worker.fetch(
+        new Request('http://gateway.test/v1/chat/completions', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json', 'x-gateway-cache': 'refresh' },
+          body,
+        }),
+        { ...testEnv, CACHE: counting },
+        ctx,
+      );
+      expect(res.headers.get('x-gateway-cache')).toBe('REFRESH');
+      await res.text();
+    }
+    await waitOnExecutionContext(ctx);
+    expect(writes).toBe(1);
+  });
+
   it('skips entries larger than max_entry_bytes', async () => {
     const config = structuredClone(testEnv.GATEWAY_CONFIG) as { cache?: Record<string, unknown> };
     config.cache = { max_entry_bytes: 200 };

@@ -183,8 +183,10 @@ describe('limits on retrying', () => {
       console.error = errors;
     }
     const attempts = (await Promise.all(responses.map((r) => upstreamSaw(r.headers.get('x-request-id')!)))).flat().length;
-    // Without a budget: 40 calls × 4 attempts = 160. With it: 40 + at most 20% more, plus the floor.
-    expect(attempts).toBeLessThanOrEqual(calls + Math.ceil(0.2 * calls) + 2);
+    // Without a budget: 40 calls × 4 attempts = 160. With it: 40 + about 20% more. The
+    // budget is per isolate, so calls of earlier tests in the same window add a little
+    // to it (20% of theirs): hence the slack of 10.
+    expect(attempts).toBeLessThanOrEqual(calls + Math.ceil(0.2 * calls) + 10);
     expect(responses.some((r) => r.headers.get('x-should-retry') === 'false')).toBe(true);
   });
 

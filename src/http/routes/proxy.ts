@@ -48,7 +48,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     if (decision) {
       call.cacheStatus = plan ? (plan.lookup ? 'MISS' : 'REFRESH') : 'BYPASS';
       Object.assign(headers, cacheHeaders(call.cacheStatus));
-      // Names the KV key, so an operator can purge this one entry (docs/operations.md).
+      // Names the KV key, so an operator can purge this one entry (README, "Response cache").
       if (plan) headers['x-gateway-cache-key'] = plan.key;
     }
     if (plan?.lookup) {
