@@ -53,10 +53,6 @@ export class KeyRing {
     return new KeyRing(byDigest);
   }
 
-  get size(): number {
-    return this.byDigest.size;
-  }
-
   async identify(presented: string): Promise<Caller | undefined> {
     const digest = await sha256(presented);
     const entry = this.byDigest.get(hex(digest));
