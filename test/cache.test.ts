@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import worker from '../src/index';
 import { KEYS } from './support/constants';
-import { client, logRow, postJson, sseData, testEnv, upstreamSaw } from './support/gateway';
+import { client, logRow, postJson, postWithEnv, sseData, testEnv, upstreamSaw } from './support/gateway';
 
 /** A prompt no other test uses, so every test starts from an empty cache. */
 const fresh = (label: string) => [{ role: 'user' as const, content: `${label} ${crypto.randomUUID()}` }];
@@ -207,26 +207,9 @@ describe('what is never cached or shared', () => {
       get: () => Promise.reject(new Error('KV down')),
       put: () => Promise.reject(new Error('KV down')),
     } as unknown as KVNamespace;
-    const ctx = createExecutionContext();
-    const errors = console.error;
-    console.error = () => {};
-    try {
-      const res = await worker.fetch(
-        new Request('http://gateway.test/v1/chat/completions', {
-          method: 'POST',
-          headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'cached', messages: fresh('kv down'), temperature: 0 }),
-        }),
-        { ...testEnv, CACHE: broken },
-        ctx,
-      );
-      expect(res.status).toBe(200);
-      expect(res.headers.get('x-gateway-cache')).toBe('MISS');
-      await res.text();
-      await waitOnExecutionContext(ctx);
-    } finally {
-      console.error = errors;
-    }
+    const { res } = await postWithEnv('/v1/chat/completions', { model: 'cached', messages: fresh('kv down'), temperature: 0 }, { CACHE: broken });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-gateway-cache')).toBe('MISS');
   });
 });
 

@@ -68,6 +68,40 @@ export async function concurrentPosts(count: number, path: string, body: unknown
   return results;
 }
 
+/**
+ * One POST straight into the Worker's fetch handler with parts of the env replaced
+ * (a broken binding, another config): the way to test failure of what the runtime
+ * provides. The gateway's console.error reports are silenced; resolves once the
+ * call's background work (log, settlement) is done.
+ */
+export async function postWithEnv(
+  path: string,
+  body: unknown,
+  envPatch: Record<string, unknown>,
+  key: string = KEYS.teamA,
+  headers: Record<string, string> = {},
+): Promise<{ res: Response; text: string }> {
+  const ctx = createExecutionContext();
+  const errors = console.error;
+  console.error = () => {};
+  try {
+    const res = await gatewayWorker.fetch(
+      new Request(BASE + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      }),
+      { ...testEnv, ...envPatch } as TestEnv,
+      ctx,
+    );
+    const text = await res.text();
+    await waitOnExecutionContext(ctx);
+    return { res, text };
+  } finally {
+    console.error = errors;
+  }
+}
+
 /** The official openai client, pointed at the gateway. No retries: tests see every answer. */
 export function client(key: string = KEYS.teamA): OpenAI {
   return new OpenAI({
