@@ -100,6 +100,13 @@ export const KeySchema = z.strictObject({
   limits: KeyLimitsSchema.extend({ models: z.record(z.string().min(1), KeyModelLimitsSchema).optional() }).optional(),
 });
 
+export const LogSettingsSchema = z.strictObject({
+  /** Rows written in one D1 batch at most. */
+  batch_size: z.number().int().min(1).max(100).default(50),
+  /** How long a row may wait for others before its batch is written. */
+  flush_ms: z.number().int().min(0).max(10_000).default(10),
+});
+
 export const GatewayConfigSchema = z
   .strictObject({
     /** Cap on request bodies, enforced while reading. */
@@ -113,14 +120,7 @@ export const GatewayConfigSchema = z
     routing: RoutingSettingsSchema.default(RoutingSettingsSchema.parse({})),
     /** USD per million tokens, by `provider/model` (the upstream model that served). */
     prices: z.record(z.string().min(3), PriceSchema).default({}),
-    log: z
-      .strictObject({
-        /** Rows written in one D1 batch at most. */
-        batch_size: z.number().int().min(1).max(100).default(50),
-        /** How long a row may wait for others before its batch is written. */
-        flush_ms: z.number().int().min(0).max(10_000).default(10),
-      })
-      .default({ batch_size: 50, flush_ms: 10 }),
+    log: LogSettingsSchema.default(LogSettingsSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const known = (model: string) => Object.hasOwn(config.models, model) || declaredProvider(model, config);

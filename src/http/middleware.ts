@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { keyRing } from '../auth/key-ring';
 import { loadConfig } from '../config/load';
+import { LogSettingsSchema } from '../config/schema';
 import { GatewayError } from '../errors';
 import { clientIp, countFailure, refuseIfBlocked } from '../limits/auth-failures';
 import { callCost } from '../limits/pricing';
@@ -8,7 +9,8 @@ import { logCall } from '../logging/call-log';
 import { newCallRecord } from '../logging/call-record';
 import type { AppEnv } from './context';
 
-const DEFAULT_LOG = { batch_size: 50, flush_ms: 10 };
+// A call rejected for a bad config is still logged, with the default batching.
+const DEFAULT_LOG = LogSettingsSchema.parse({});
 
 function endpointOf(path: string): string {
   if (path.startsWith('/v1/')) return path.slice(4).replaceAll('/', '.');

@@ -57,7 +57,7 @@ function callValues(call: CallRecord, ts: string, endedAt: number): unknown[] {
     call.firstByteAt === null ? null : Math.max(0, call.firstByteAt - call.startedAt),
     call.promptTokens,
     call.completionTokens,
-    call.attempts,
+    call.attemptLog.length,
     call.cacheStatus,
     call.costUsd,
     call.cachedTokens,

@@ -35,7 +35,7 @@ export interface CallRecord {
   firstByteAt: number | null;
   promptTokens: number | null;
   completionTokens: number | null;
-  attempts: number;
+  /** Every upstream attempt, in order; its length is the call's attempt count. */
   attemptLog: AttemptRecord[];
   /** Prompt tokens the provider served from its prompt cache. */
   cachedTokens: number | null;
@@ -67,7 +67,6 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     firstByteAt: null,
     promptTokens: null,
     completionTokens: null,
-    attempts: 0,
     attemptLog: [],
     cachedTokens: null,
     cacheStatus: null,

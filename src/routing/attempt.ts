@@ -54,7 +54,6 @@ export async function attempt(
   deadline: number,
   chaos: ChaosMode | undefined,
 ): Promise<Served> {
-  input.record.attempts++;
   const remaining = Math.max(1, deadline - Date.now());
   const firstByteMs = Math.min(target.timeouts.first_byte_ms, remaining);
   const totalMs = Math.min(target.timeouts.total_ms, remaining);

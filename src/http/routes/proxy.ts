@@ -74,7 +74,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     Object.assign(headers, {
       'x-gateway-provider': served.target.provider,
       'x-gateway-model': served.target.model,
-      'x-gateway-attempts': String(call.attempts),
+      'x-gateway-attempts': String(call.attemptLog.length),
       'x-gateway-overhead-ms': String(overheadMs(call)),
     });
     /** Stores a complete answer and hands it to identical calls waiting for it. */
