@@ -45,6 +45,8 @@ export const ProviderSchema = z
     /** Ask streamed calls for usage (`stream_options.include_usage`). Off for servers that reject it. */
     stream_usage: z.boolean().default(true),
     timeouts: TimeoutsSchema.partial().default({}),
+    /** Overrides the gateway-wide `max_response_bytes` for this provider. */
+    max_response_bytes: z.number().int().positive().max(256 * 1024 * 1024).optional(),
     /** Overrides `routing.breaker` for this provider's targets. */
     breaker: RoutingSettingsSchema.shape.breaker.unwrap().partial().optional(),
   })
@@ -112,6 +114,8 @@ export const GatewayConfigSchema = z
     /** Cap on request bodies, enforced while reading. */
     max_body_bytes: z.number().int().positive().max(100 * 1024 * 1024).default(4 * 1024 * 1024),
     timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
+    /** Cap on a non-streamed upstream body, enforced while reading → 502 upstream_response_too_large. */
+    max_response_bytes: z.number().int().positive().max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     providers: z.record(name, ProviderSchema),
     models: z.record(z.string().min(1).max(128), ModelSchema).default({}),
     keys: z.record(name, KeySchema),
