@@ -23,6 +23,10 @@ const CODES = {
   insufficient_quota: { status: 429, type: 'insufficient_quota' },
   limiter_unavailable: { status: 503, type: 'server_error' },
   all_targets_unavailable: { status: 503, type: 'server_error' },
+  // A provider's own rate limit (its 429, or its back-off the fleet is waiting out):
+  // a 429 like ours, told apart by the code so clients and dashboards can.
+  upstream_rate_limited: { status: 429, type: 'rate_limit_error' },
+  upstream_response_too_large: { status: 502, type: 'server_error' },
   // An upstream 4xx we pass on: the status comes from the upstream.
   upstream_rejected: { status: 400, type: 'invalid_request_error' },
   upstream_failed: { status: 502, type: 'server_error' },
@@ -55,6 +59,8 @@ export interface GatewayErrorOptions {
   retryAfterMs?: number;
   /** A failure the gateway simulated (chaos): not held against the target's health. */
   synthetic?: boolean;
+  /** No answer came at all (refused, reset, no headers in time), as opposed to a bad answer. */
+  unreachable?: boolean;
   /** The wire `code`, when it differs from the internal code (upstream pass-through). */
   wireCode?: string | null;
 }
@@ -70,6 +76,7 @@ export class GatewayError extends Error {
   readonly upstreamStatus: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly synthetic: boolean;
+  readonly unreachable: boolean;
   readonly wireCode: string | null;
   readonly options: GatewayErrorOptions;
 
@@ -86,6 +93,7 @@ export class GatewayError extends Error {
     this.upstreamStatus = options.upstreamStatus;
     this.retryAfterMs = options.retryAfterMs;
     this.synthetic = options.synthetic ?? false;
+    this.unreachable = options.unreachable ?? false;
     this.options = options;
     this.wireCode = options.wireCode === undefined ? code : options.wireCode;
   }

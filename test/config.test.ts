@@ -165,6 +165,7 @@ describe('parseConfig', () => {
     if (!result.ok) return;
     expect(result.config).toEqual({
       max_body_bytes: 4 * 1024 * 1024,
+      max_response_bytes: 4 * 1024 * 1024,
       timeouts: { first_byte_ms: 30_000, idle_ms: 30_000, total_ms: 600_000 },
       providers: { demo: { kind: 'demo', headers: {}, stream_usage: true, timeouts: {} } },
       models: {},
@@ -197,6 +198,8 @@ describe('parseConfig', () => {
         retry: { retries: 2, base_ms: 200, cap_ms: 5000 },
         deadline_ms: 600000,
         max_retry_after_ms: 30000,
+        max_backoff_ms: 60000,
+        panic_threshold: 0.5,
         failover_on: [401, 403],
         retry_budget: { ratio: 0.2, min_per_window: 10, window_s: 10 },
         breaker: { failures: 5, cooldown_ms: 30000, jitter: 0.2, probe_lease_ms: 30000 },

@@ -69,7 +69,7 @@ describe('Health: closed breaker', () => {
       expect(await stub.snapshot()).toEqual([]);
       expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(true);
 
-      expect(await fail(stub, 2)).toEqual({ target: TARGET, state: 'closed', consecutiveFailures: 2, blockedUntil: 0, retryAfterUntil: 0 });
+      expect(await fail(stub, 2)).toEqual({ target: TARGET, state: 'closed', consecutiveFailures: 2, blockedUntil: 0, retryAfterUntil: 0, unreachable: false });
       expect(await healthOf(stub)).toMatchObject({ state: 'closed', consecutiveFailures: 2 });
       expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(true);
 
@@ -104,7 +104,7 @@ describe('Health: open breaker', () => {
 
     seams.t = until - 1;
     expect(await stub.snapshot()).toEqual([
-      { target: TARGET, state: 'open', consecutiveFailures: 5, blockedUntil: until, retryAfterUntil: 0 },
+      { target: TARGET, state: 'open', consecutiveFailures: 5, blockedUntil: until, retryAfterUntil: 0, unreachable: false },
     ]);
     expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(false);
   });
@@ -115,14 +115,14 @@ describe('Health: half-open breaker', () => {
     for (let round = 0; round < 5; round++) {
       const { stub, seams, until } = await openedAtT0('half-open-success');
       seams.t = until;
-      const halfOpen = { target: TARGET, state: 'half_open', consecutiveFailures: 3, blockedUntil: 0, retryAfterUntil: 0 };
+      const halfOpen = { target: TARGET, state: 'half_open', consecutiveFailures: 3, blockedUntil: 0, retryAfterUntil: 0, unreachable: false };
       expect(await healthOf(stub)).toEqual(halfOpen);
       const claims = await Promise.all(Array.from({ length: 50 }, () => stub.claimProbe(TARGET, SETTINGS)));
       expect(claims.filter(Boolean)).toHaveLength(1);
       expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(false);
 
       seams.t = until + 300;
-      const closed = { target: TARGET, state: 'closed', consecutiveFailures: 0, blockedUntil: 0, retryAfterUntil: 0 };
+      const closed = { target: TARGET, state: 'closed', consecutiveFailures: 0, blockedUntil: 0, retryAfterUntil: 0, unreachable: false };
       expect(await stub.report(TARGET, OK, SETTINGS)).toEqual(closed);
       expect(await stub.snapshot()).toEqual([]);
       expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(true);
@@ -144,6 +144,7 @@ describe('Health: half-open breaker', () => {
       consecutiveFailures: 4,
       blockedUntil: until + 2_000 + 11_000,
       retryAfterUntil: 0,
+      unreachable: false,
     });
     expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(false);
     expect(await healthOf(stub)).toMatchObject({ state: 'open', blockedUntil: reopened.blockedUntil });
@@ -179,6 +180,7 @@ describe("Health: a provider's retry-after", () => {
       consecutiveFailures: 1,
       blockedUntil: T0 + 5_000,
       retryAfterUntil: T0 + 5_000,
+      unreachable: false,
     });
     expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(false);
 
@@ -210,7 +212,7 @@ describe("Health: a provider's retry-after", () => {
     expect(await healthOf(stub)).toMatchObject({ state: 'half_open', blockedUntil: T0 + 30_000 });
     expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(false);
     seams.t = T0 + 30_000;
-    expect(await healthOf(stub)).toMatchObject({ state: 'half_open', blockedUntil: 0, retryAfterUntil: 0 });
+    expect(await healthOf(stub)).toMatchObject({ state: 'half_open', blockedUntil: 0, retryAfterUntil: 0, unreachable: false });
     expect(await stub.claimProbe(TARGET, SETTINGS)).toBe(true);
   });
 });
@@ -249,5 +251,18 @@ describe('Health: jitter', () => {
     const stub = freshHealth('jitter-none');
     await useSeams(stub, T0, 0.9);
     expect(await fail(stub, 1, TARGET, { ...SETTINGS, failures: 1, jitter: 0 })).toMatchObject({ blockedUntil: T0 + 10_000 });
+  });
+});
+
+describe('Health: why a target failed', () => {
+  it('remembers whether the last failure got no answer at all, and forgets it on recovery', async () => {
+    const stub = freshHealth('unreachable');
+    await useSeams(stub, T0, 0.5);
+    expect(await stub.report(TARGET, { ok: false, unreachable: true }, SETTINGS)).toMatchObject({ state: 'closed', unreachable: true });
+    // An answer, even a bad one, says the target is reachable again.
+    expect(await stub.report(TARGET, FAIL, SETTINGS)).toMatchObject({ consecutiveFailures: 2, unreachable: false });
+    expect(await stub.report(TARGET, { ok: false, unreachable: true }, SETTINGS)).toMatchObject({ state: 'open', unreachable: true });
+    expect(await healthOf(stub)).toMatchObject({ state: 'open', unreachable: true });
+    expect(await healthOf(stub, OTHER)).toBeUndefined();
   });
 });

@@ -37,7 +37,7 @@ describe('retries honour the upstream wait', () => {
     expect(res.headers.get('x-gateway-attempts')).toBe('2');
     expect(await upstreamSaw(id)).toHaveLength(2);
     const rows = await attemptRows(id);
-    expect(rows.map((r) => [r.status, r.error_code])).toEqual([[429, 'upstream_rejected'], [200, null]]);
+    expect(rows.map((r) => [r.status, r.error_code])).toEqual([[429, 'upstream_rate_limited'], [200, null]]);
     expect(rows[1]!.wait_ms).toBeGreaterThanOrEqual(least - 50);
   });
 
@@ -90,11 +90,11 @@ describe('failover', () => {
 });
 
 describe('fleet-wide circuit breaker', () => {
-  it('opens after N failures, calls nothing until the cooldown ends, then lets one probe through', async () => {
+  it('opens after N unanswered calls, calls nothing until the cooldown ends, then lets one probe through', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await timed('breaker-dead')).id);
     expect((await Promise.all(ids.map(upstreamSaw))).flat()).toHaveLength(3);
-    await expect.poll(async () => (await testEnv.HEALTH.get(testEnv.HEALTH.idFromName('fleet')).snapshot()).find((t) => t.target === 'breaky/fault-500')?.state, { timeout: 2000 }).toBe('open');
+    await expect.poll(async () => (await testEnv.HEALTH.get(testEnv.HEALTH.idFromName('fleet')).snapshot()).find((t) => t.target === 'hangy/fault-hang')?.state, { timeout: 2000 }).toBe('open');
 
     const blocked = await timed('breaker-dead');
     expect(blocked.res.status).toBe(503);
@@ -117,7 +117,7 @@ describe('fleet-wide circuit breaker', () => {
     expect(reached).toHaveLength(1);
   });
 
-  it('answers fast with 503 and the earliest recovery when every target is down', async () => {
+  it('answers fast with 503 and the earliest recovery when every target refuses connections', async () => {
     const first = await timed('all-down');
     expect(first.res.status).toBe(502);
     await expect.poll(async () => (await timed('all-down')).res.status, { timeout: 2000 }).toBe(503);

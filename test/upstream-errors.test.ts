@@ -41,16 +41,21 @@ describe('upstream 4xx, passed on in OpenAI shape', () => {
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
-  it('passes a 429 on with its retry-after header (RateLimitError)', async () => {
+  it('passes a 429 on as upstream_rate_limited with its retry-after (RateLimitError)', async () => {
     const res = await chat('fixture/fault-429');
     expect(res.headers.get('retry-after')).toBe('2');
-    await expectError(res, { status: 429, code: 'rate_limit_exceeded', rowCode: 'upstream_rejected', type: 'requests' });
-    // The provider's wait is now honoured fleet-wide: the target is not called again
-    // until it passes, and the gateway says so at once with a 503 and the time left.
+    expect(res.headers.get('retry-after-ms')).toBe('2000');
+    expect(res.headers.get('x-should-retry')).toBe('true');
+    // The provider's account headers are not the caller's rate limit.
+    expect(res.headers.get('x-ratelimit-reset-requests')).toBeNull();
+    await expectError(res, { status: 429, code: 'upstream_rate_limited', type: 'rate_limit_error' });
+    // The provider's wait is honoured fleet-wide: the target is not called again
+    // until it passes, and the gateway says so at once, still as a rate limit.
     const started = Date.now();
     const err = await clientError(client().chat.completions.create({ model: 'fixture/fault-429', messages: hello }));
     expect(Date.now() - started).toBeLessThan(100);
-    expect(err.status).toBe(503);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err.code).toBe('upstream_rate_limited');
     expect(Number(err.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(err.headers?.get('retry-after'))).toBeLessThanOrEqual(2);
   });

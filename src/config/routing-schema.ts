@@ -20,6 +20,18 @@ export const RoutingSettingsSchema = z.strictObject({
   deadline_ms: z.number().int().positive().max(3_600_000).default(600_000),
   /** A provider's retry-after above this is not waited for: the next target is tried at once. */
   max_retry_after_ms: z.number().int().min(0).max(600_000).default(30_000),
+  /**
+   * The longest one provider answer (its retry-after, x-ratelimit-reset-*) may block
+   * a target fleet-wide; longer asks are cut to this, absurd ones (over a day) ignored.
+   */
+  max_backoff_ms: z.number().int().min(0).max(3_600_000).default(60_000),
+  /**
+   * Envoy's panic threshold: when targets left out by their breakers would leave a
+   * model with fewer than this share of its targets callable (or none), the
+   * answering-but-failing ones are called anyway, least-bad first. Unreachable
+   * targets and providers' back-offs are never overridden.
+   */
+  panic_threshold: z.number().min(0).max(1).default(0.5),
   /** Upstream statuses that move to the next target at once, without retrying this one. */
   failover_on: z.array(z.number().int().min(400).max(599)).default([401, 403]),
   /** Extra attempts (retries and failovers) allowed per first attempt over a recent window, per isolate. */

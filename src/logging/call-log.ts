@@ -1,4 +1,4 @@
-import type { CallRecord } from './call-record';
+import { upstreamCalls, type CallRecord } from './call-record';
 
 /**
  * The D1 call log writer. Rows are gathered per isolate and written with one
@@ -21,8 +21,8 @@ const INSERT = `INSERT OR IGNORE INTO calls (
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)`;
 
 const INSERT_ATTEMPT = `INSERT OR IGNORE INTO attempts (
-  request_id, n, ts, provider, model, status, error_code, latency_ms, wait_ms
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`;
+  request_id, n, ts, provider, model, status, error_code, latency_ms, wait_ms, decision
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`;
 
 /** A row for the `calls` table, or one for `attempts`. */
 type Row = { sql: 'call' | 'attempt'; values: unknown[] };
@@ -35,7 +35,7 @@ function toRows(call: CallRecord, endedAt: number): Row[] {
   const ts = new Date(call.startedAt).toISOString();
   const attempts: Row[] = call.attemptLog.map((a, i) => ({
     sql: 'attempt',
-    values: [call.requestId, i + 1, ts, a.provider, a.model, a.status, a.errorCode, a.latencyMs, a.waitMs],
+    values: [call.requestId, i + 1, ts, a.provider, a.model, a.status, a.errorCode, a.latencyMs, a.waitMs, a.decision],
   }));
   return [{ sql: 'call', values: callValues(call, ts, endedAt) }, ...attempts];
 }
@@ -57,7 +57,7 @@ function callValues(call: CallRecord, ts: string, endedAt: number): unknown[] {
     call.firstByteAt === null ? null : Math.max(0, call.firstByteAt - call.startedAt),
     call.promptTokens,
     call.completionTokens,
-    call.attemptLog.length,
+    upstreamCalls(call),
     call.cacheStatus,
     call.costUsd,
     call.cachedTokens,

@@ -13,6 +13,23 @@ export interface AttemptRecord {
   latencyMs: number;
   /** Backoff waited before this attempt. */
   waitMs: number;
+  /**
+   * Why routing treated this target as it did, when not as usual: `probe` (the
+   * fleet's one call to a half-open breaker), `panic` (called although its breaker
+   * is open: the model's last way out), `skipped_breaker` / `skipped_backoff` (not
+   * called: open breaker, or a provider's requested wait). Skipped rows are not
+   * upstream calls.
+   */
+  decision: AttemptDecision | null;
+}
+
+export type AttemptDecision = 'probe' | 'panic' | 'skipped_breaker' | 'skipped_backoff';
+
+/** Upstream calls made: the attempt log without the targets routing skipped. */
+export function upstreamCalls(call: Pick<CallRecord, 'attemptLog'>): number {
+  let calls = 0;
+  for (const attempt of call.attemptLog) if (attempt.decision === null || !attempt.decision.startsWith('skipped')) calls++;
+  return calls;
 }
 
 export interface CallRecord {
@@ -35,7 +52,7 @@ export interface CallRecord {
   firstByteAt: number | null;
   promptTokens: number | null;
   completionTokens: number | null;
-  /** Every upstream attempt, in order; its length is the call's attempt count. */
+  /** Every upstream attempt, and every target skipped, in order (see upstreamCalls). */
   attemptLog: AttemptRecord[];
   /** Prompt tokens the provider served from its prompt cache. */
   cachedTokens: number | null;

@@ -23,6 +23,8 @@ export interface Target {
   /** Share of its tier's traffic. */
   weight: number;
   timeouts: Timeouts;
+  /** Cap on a non-streamed answer's body (the provider's `max_response_bytes`, else the gateway's). */
+  maxResponseBytes: number;
 }
 
 export interface UpstreamCall {

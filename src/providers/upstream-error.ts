@@ -82,6 +82,11 @@ export async function upstreamError(response: Response, target: Target, credenti
       ...upstream,
     });
   }
+  if (status === 429) {
+    // Routing sets retry-after from the (capped) wait; the provider's own
+    // x-ratelimit-* describe the operator's account, not the caller's.
+    return new GatewayError('upstream_rate_limited', message, { retryable, ...upstream });
+  }
   if (status >= 500) {
     return new GatewayError('upstream_failed', message, { retryable, failover: true, headers, ...upstream });
   }

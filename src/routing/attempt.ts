@@ -6,6 +6,7 @@ import type { Endpoint, Provider, Target, UpstreamCall } from '../providers/prov
 import { scrub, upstreamError } from '../providers/upstream-error';
 import { SseParser } from '../streaming/sse';
 import { chaosFailure, type ChaosMode } from './chaos';
+import { readUpstreamBody, tooLarge } from './upstream-body';
 
 /**
  * One attempt: one upstream call to one target, under its timeouts (capped by the
@@ -58,8 +59,10 @@ export async function attempt(
   const firstByteMs = Math.min(target.timeouts.first_byte_ms, remaining);
   const totalMs = Math.min(target.timeouts.total_ms, remaining);
   const controller = new AbortController();
+  /** Response headers have arrived: from then on a failure is a bad answer, not an unreachable target. */
+  let answered = false;
   const timeout = (what: string, ms: number) => () =>
-    controller.abort(new GatewayError('upstream_timeout', `Provider "${target.provider}" timed out (${what}, ${ms} ms)`, { retryable: true }));
+    controller.abort(new GatewayError('upstream_timeout', `Provider "${target.provider}" timed out (${what}, ${ms} ms)`, { retryable: true, unreachable: !answered }));
   const firstByteTimer = setTimeout(timeout('first byte', firstByteMs), firstByteMs);
   const totalTimer = setTimeout(timeout(totalMs < target.timeouts.total_ms ? 'deadline' : 'total', totalMs), totalMs);
   const finish = () => {
@@ -87,6 +90,7 @@ export async function attempt(
       throw new GatewayError('upstream_failed', `Provider "${target.provider}" has no credential configured`, { failover: true });
     }
     const response = await provider.send(call);
+    answered = true;
     if (!response.ok) throw await upstreamError(response, target, credential);
 
     const served: Served = {
@@ -104,7 +108,8 @@ export async function attempt(
     if (input.stream) {
       served.body = await firstEvent(response, target, chaos === 'cut-stream');
     } else {
-      const text = await response.text();
+      clearTimeout(firstByteTimer);
+      const text = await readUpstreamBody(response, target, timeout('idle', target.timeouts.idle_ms));
       const json = parseJson(text, target);
       served.json = provider.toOpenAI(call, json);
       if (served.json === json) served.text = text;
@@ -116,7 +121,7 @@ export async function attempt(
   } catch (error) {
     finish();
     if (input.clientSignal.aborted) throw new GatewayError('client_closed', 'The client closed the connection');
-    throw abortReason() ?? asUpstreamFailure(error, target);
+    throw abortReason() ?? asUpstreamFailure(error, target, answered);
   }
 }
 
@@ -131,10 +136,16 @@ async function firstEvent(response: Response, target: Target, cutAfterFirst: boo
   const parser = new SseParser();
   const decoder = new TextDecoder();
   const read: Uint8Array[] = [];
+  let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) throw new GatewayError('upstream_failed', `Provider "${target.provider}" ended its stream before any data`, { retryable: true });
     read.push(value);
+    size += value.byteLength;
+    if (size > target.maxResponseBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(target);
+    }
     const [first] = parser.push(decoder.decode(value, { stream: true }));
     if (!first) continue;
     if (first.data.startsWith('{"error"') || /^\{\s*"error"\s*:/.test(first.data)) {
@@ -177,10 +188,11 @@ function parseJson(text: string, target: Target): unknown {
   }
 }
 
-function asUpstreamFailure(error: unknown, target: Target): GatewayError {
+function asUpstreamFailure(error: unknown, target: Target, answered: boolean): GatewayError {
   if (error instanceof GatewayError) return error;
   // fetch() rejections can carry the URL (and credentials in it): the client gets
   // none of it, and the operator's log a scrubbed copy.
   console.error(`provider "${target.provider}": ${scrub(error instanceof Error ? error.message : String(error))}`);
-  return new GatewayError('upstream_failed', `Provider "${target.provider}" could not be reached`, { retryable: true });
+  if (answered) return new GatewayError('upstream_failed', `Provider "${target.provider}" broke off its answer`, { retryable: true });
+  return new GatewayError('upstream_failed', `Provider "${target.provider}" could not be reached`, { retryable: true, unreachable: true });
 }

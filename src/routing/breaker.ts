@@ -27,10 +27,12 @@ export type BreakerRow = {
   retry_after_until: number;
   /** Epoch ms until which the claimed half-open probe holds the slot; 0 when free. */
   probe_until: number;
+  /** 1 when the last failure got no answer at all (see TargetHealth.unreachable). */
+  unreachable: number;
 };
 
 export function emptyRow(target: string): BreakerRow {
-  return { target, failures: 0, open_until: 0, retry_after_until: 0, probe_until: 0 };
+  return { target, failures: 0, open_until: 0, retry_after_until: 0, probe_until: 0, unreachable: 0 };
 }
 
 export function stateAt(row: BreakerRow, now: number): BreakerState {
@@ -49,6 +51,7 @@ export function healthAt(row: BreakerRow, now: number): TargetHealth {
     consecutiveFailures: row.failures,
     blockedUntil: Math.max(cooldownUntil, retryAfterUntil),
     retryAfterUntil,
+    unreachable: row.unreachable === 1,
   };
 }
 
@@ -81,7 +84,8 @@ export function cooldownMs(settings: BreakerSettings, random: number): number {
  *             probe id): success closes (count 0), failure re-opens with a fresh
  *             jittered cooldown; either way the probe slot is freed.
  * On any failure with `retryAfterMs`, retry_after_until = max(current, now +
- * retryAfterMs), whatever the state. A success never clears it.
+ * retryAfterMs), whatever the state. A success never clears it. Every failure
+ * records whether it got an answer at all (`unreachable`); a success clears that.
  */
 export function applyOutcome(
   row: BreakerRow,
@@ -93,11 +97,12 @@ export function applyOutcome(
   const next = { ...row };
   const state = stateAt(row, now);
   if (outcome.ok) {
-    if (state === 'closed') next.failures = 0;
-    if (state === 'half_open') Object.assign(next, { failures: 0, open_until: 0, probe_until: 0 });
+    if (state === 'closed') Object.assign(next, { failures: 0, unreachable: 0 });
+    if (state === 'half_open') Object.assign(next, { failures: 0, open_until: 0, probe_until: 0, unreachable: 0 });
     return next;
   }
   next.failures = row.failures + 1;
+  next.unreachable = outcome.unreachable ? 1 : 0;
   if (state === 'half_open') {
     next.open_until = now + cooldownMs(settings, random());
     next.probe_until = 0;

@@ -30,8 +30,8 @@ export function chaosFrom(headers: Headers, caller: Caller): ChaosMode | undefin
 export function chaosFailure(mode: ChaosMode, target: Target): GatewayError {
   const simulated = { synthetic: true, retryable: true };
   if (mode === '429') {
-    return new GatewayError('upstream_rejected', `Provider "${target.provider}" answered 429 (simulated by x-gateway-chaos)`, {
-      ...simulated, status: 429, type: 'requests', wireCode: 'rate_limit_exceeded', upstreamStatus: 429, retryAfterMs: 0,
+    return new GatewayError('upstream_rate_limited', `Provider "${target.provider}" answered 429 (simulated by x-gateway-chaos)`, {
+      ...simulated, upstreamStatus: 429, retryAfterMs: 0,
     });
   }
   if (mode === '500') {

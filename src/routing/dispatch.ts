@@ -1,10 +1,13 @@
 import type { RoutingSettings } from '../config/routing-schema';
 import { GatewayError, withHeaders } from '../errors';
+import type { AttemptDecision, CallRecord } from '../logging/call-record';
 import { providerFor } from '../providers/registry';
+import type { Target } from '../providers/provider';
 import { attempt, type AttemptInput, type Served } from './attempt';
-import { orderTier, recordLatency } from './balance';
+import { recordLatency } from './balance';
 import type { ChaosMode } from './chaos';
-import { availability, claimProbe, ensureFresh, report } from './health';
+import { claimProbe, ensureFresh, report } from './health';
+import { planCall } from './plan';
 import { fullJitter, sleep } from './retry';
 import { recordFirstAttempt, tryExtraAttempt } from './retry-budget';
 import type { Route } from './resolve';
@@ -13,18 +16,22 @@ export type { Served } from './attempt';
 
 /**
  * Walks a route until a target serves the call, under one deadline:
- * - tiers in order; within a tier, targets ordered by the route's strategy;
- * - targets the fleet knows to be down (open breaker, provider's retry-after) are
- *   skipped; a half-open one is tried only by the fleet's single probe;
- * - a target is retried on retryable failures (network, first-byte timeout, 408,
- *   429, 5xx, 529) after the upstream's requested wait or full-jitter backoff,
- *   unless that wait would pass the deadline or exceed `max_retry_after_ms`;
+ * - the order, and which targets are skipped (open breaker, a provider's
+ *   back-off) or called anyway as the last way out, is plan.ts's; a half-open
+ *   target is tried only by the fleet's single probe;
+ * - a target is retried on retryable failures (first-byte timeout, 408, 429, 5xx,
+ *   529) after the upstream's requested wait or full-jitter backoff, unless that
+ *   wait would pass the deadline or exceed `max_retry_after_ms`; a connection that
+ *   got no answer at all moves to the next target at once, if there is one;
  * - the next target is tried once retries are spent, or at once for statuses in
  *   `failover_on`; other failures (a 400 the caller caused) end the walk;
- * - every extra attempt draws on the isolate's retry budget; when it is spent the
- *   call fails fast with `x-should-retry: false`.
- * If no target could even be tried, the answer is a fast 503 with retry-after set
- * to the earliest recovery.
+ * - same-target retries draw on the isolate's retry budget; failing over to
+ *   another target does not (it adds no load to the failing one, and the route's
+ *   size bounds it). With the budget spent, the walk fails over, or fails fast
+ *   with `x-should-retry: false` when no target is left.
+ * If no target could even be called, the answer says why, by the earliest
+ * recovery: 429 `upstream_rate_limited` when it is a provider's back-off, 503
+ * `all_targets_unavailable` when it is a breaker; retry-after set to it.
  */
 
 export interface DispatchInput extends AttemptInput {
@@ -33,74 +40,110 @@ export interface DispatchInput extends AttemptInput {
   chaos?: ChaosMode | undefined;
 }
 
+type Refusal = { cause: 'breaker' | 'backoff'; until: number };
+
 export async function dispatch(input: DispatchInput, route: Route): Promise<Served> {
+  try {
+    return await walk(input, route);
+  } catch (error) {
+    const providers429 = error instanceof GatewayError && error.code === 'upstream_rate_limited' && error.upstreamStatus !== undefined;
+    throw providers429 ? asRateLimit(error, input.settings) : error;
+  }
+}
+
+async function walk(input: DispatchInput, route: Route): Promise<Served> {
   const { settings, record } = input;
   const deadline = record.startedAt + settings.deadline_ms;
   await ensureFresh(input.env, settings, input.ctx);
   recordFirstAttempt();
 
-  let lastError: GatewayError | undefined;
-  let earliestRecovery = Infinity;
-  let tried = false;
+  const plan = planCall(route, (target) => providerFor(target.config.kind).supports(input.endpoint), settings.panic_threshold);
+  let lastError = plan.unsupported && unsupported(plan.unsupported, input);
+  const refusals: Refusal[] = [];
+  let called = false;
   let chaos = input.chaos;
 
-  for (const tier of route.tiers) {
-    for (const target of orderTier(tier, route.strategy)) {
-      const provider = providerFor(target.config.kind);
-      if (!provider.supports(input.endpoint)) {
-        lastError = new GatewayError('unsupported_endpoint', `Provider "${target.provider}" does not serve ${input.endpoint}`, { param: 'model' });
-        continue;
-      }
-      const health = availability(target.id);
-      if (!health.ok) {
-        earliestRecovery = Math.min(earliestRecovery, health.until);
-        continue;
-      }
-      const breaker = { ...settings.breaker, ...target.config.breaker };
-      if (health.probe && !(await claimProbe(input.env, target.id, breaker))) {
-        earliestRecovery = Math.min(earliestRecovery, Date.now() + breaker.probe_lease_ms);
-        continue;
-      }
+  for (const [index, step] of plan.steps.entries()) {
+    const { target } = step;
+    const breaker = { ...settings.breaker, ...target.config.breaker };
+    if (step.action === 'skip') {
+      refusals.push({ cause: step.cause, until: step.until });
+      logSkip(record, target, step.cause);
+      continue;
+    }
+    const probe = step.action === 'call' && step.probe;
+    if (probe && !(await claimProbe(input.env, target.id, breaker))) {
+      refusals.push({ cause: 'breaker', until: Date.now() + breaker.probe_lease_ms });
+      logSkip(record, target, 'breaker');
+      continue;
+    }
+    const decision: AttemptDecision | null = step.action === 'panic' ? 'panic' : probe ? 'probe' : null;
+    const othersLeft = plan.steps.slice(index + 1).some((next) => next.action !== 'skip');
+    const provider = providerFor(target.config.kind);
 
-      let waited = 0;
-      for (let retry = 0; ; retry++) {
-        if (Date.now() >= deadline) throw lastError ?? deadlinePassed();
-        if (tried && !tryExtraAttempt(settings.retry_budget)) throw budgetSpent(lastError);
-        tried = true;
-        record.provider = target.provider;
-        record.upstreamModel = target.model;
-        const started = Date.now();
-        const mode = chaos;
-        chaos = undefined;
-        try {
-          const served = await attempt(input, target, provider, deadline, mode);
-          const latencyMs = Date.now() - started;
-          record.attemptLog.push({ provider: target.provider, model: target.model, status: served.response.status, errorCode: null, latencyMs, waitMs: waited });
-          recordLatency(target.id, latencyMs);
-          report(input.env, input.ctx, target.id, { ok: true }, breaker);
-          return served;
-        } catch (thrown) {
-          const error = thrown instanceof GatewayError ? thrown : new GatewayError('internal_error', 'The gateway failed to call the provider');
-          record.attemptLog.push({ provider: target.provider, model: target.model, status: error.upstreamStatus ?? null, errorCode: error.code, latencyMs: Date.now() - started, waitMs: waited });
-          if (error.code === 'client_closed' || error.code === 'internal_error') throw error;
-          if (!error.synthetic && (error.retryable || error.failover)) {
-            const outcome = error.retryAfterMs !== undefined ? { ok: false as const, retryAfterMs: error.retryAfterMs } : { ok: false as const };
-            report(input.env, input.ctx, target.id, outcome, breaker);
-          }
-          lastError = error;
-          const failsOverNow = error.upstreamStatus !== undefined && route.failoverOn.has(error.upstreamStatus);
-          if (!error.retryable && !error.failover && !failsOverNow) throw error;
-          if (failsOverNow || !error.retryable || retry >= route.retry.retries) break;
-          const wait = error.retryAfterMs ?? fullJitter(retry, route.retry);
-          if (wait > settings.max_retry_after_ms || Date.now() + wait >= deadline) break;
-          await sleep(wait, input.clientSignal);
-          waited = wait;
+    let waited = 0;
+    for (let retry = 0; ; retry++) {
+      if (Date.now() >= deadline) throw lastError ?? deadlinePassed();
+      if (retry > 0 && !tryExtraAttempt(settings.retry_budget)) {
+        if (othersLeft) break;
+        throw budgetSpent(lastError);
+      }
+      called = true;
+      record.provider = target.provider;
+      record.upstreamModel = target.model;
+      const started = Date.now();
+      const mode = chaos;
+      chaos = undefined;
+      try {
+        const served = await attempt(input, target, provider, deadline, mode);
+        const latencyMs = Date.now() - started;
+        record.attemptLog.push({ provider: target.provider, model: target.model, status: served.response.status, errorCode: null, latencyMs, waitMs: waited, decision });
+        recordLatency(target.id, latencyMs);
+        report(input.env, input.ctx, target.id, { ok: true }, breaker);
+        return served;
+      } catch (thrown) {
+        const error = thrown instanceof GatewayError ? thrown : new GatewayError('internal_error', 'The gateway failed to call the provider');
+        record.attemptLog.push({ provider: target.provider, model: target.model, status: error.upstreamStatus ?? null, errorCode: error.code, latencyMs: Date.now() - started, waitMs: waited, decision });
+        if (error.code === 'client_closed' || error.code === 'internal_error') throw error;
+        if (!error.synthetic && (error.retryable || error.failover)) {
+          report(input.env, input.ctx, target.id, outcomeOf(error, settings), breaker);
         }
+        lastError = error;
+        const failsOverNow = error.upstreamStatus !== undefined && route.failoverOn.has(error.upstreamStatus);
+        if (!error.retryable && !error.failover && !failsOverNow) throw error;
+        if (failsOverNow || !error.retryable || retry >= route.retry.retries) break;
+        // Nobody answered: another target is a better bet than this one again.
+        if (error.unreachable && error.code === 'upstream_failed' && othersLeft) break;
+        const wait = error.retryAfterMs ?? fullJitter(retry, route.retry);
+        if (wait > settings.max_retry_after_ms || Date.now() + wait >= deadline) break;
+        await sleep(wait, input.clientSignal);
+        waited = wait;
       }
     }
   }
-  if (!tried && earliestRecovery !== Infinity) throw allUnavailable(route, earliestRecovery);
+  if (!called && refusals.length > 0) throw refused(route, refusals);
   throw lastError ?? new GatewayError('upstream_failed', 'No target could serve this model');
+}
+
+function logSkip(record: CallRecord, target: Target, cause: Refusal['cause']): void {
+  record.attemptLog.push({
+    provider: target.provider, model: target.model, status: null, errorCode: null, latencyMs: 0, waitMs: 0,
+    decision: cause === 'backoff' ? 'skipped_backoff' : 'skipped_breaker',
+  });
+}
+
+/** What the fleet learns from a failure; a provider's wait is capped (docs/configuration.md, "Routing"). */
+function outcomeOf(error: GatewayError, settings: RoutingSettings) {
+  const wait = error.retryAfterMs;
+  return {
+    ok: false as const,
+    ...(wait !== undefined ? { retryAfterMs: Math.min(wait, settings.max_backoff_ms) } : {}),
+    ...(error.unreachable ? { unreachable: true } : {}),
+  };
+}
+
+function unsupported(target: Target, input: DispatchInput): GatewayError {
+  return new GatewayError('unsupported_endpoint', `Provider "${target.provider}" does not serve ${input.endpoint}`, { param: 'model' });
 }
 
 function deadlinePassed(): GatewayError {
@@ -112,9 +155,34 @@ function budgetSpent(last: GatewayError | undefined): GatewayError {
   return withHeaders(error, { 'x-should-retry': 'false' }, `${error.message} (the gateway's retry budget is spent: not retrying)`);
 }
 
-function allUnavailable(route: Route, until: number): GatewayError {
-  const wait = Math.max(1, until - Date.now());
-  return new GatewayError('all_targets_unavailable', `Every provider of "${route.model}" is unavailable; retry in ${Math.ceil(wait / 1000)} s`, {
-    headers: { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) },
+function retryHeaders(waitMs: number): Record<string, string> {
+  const wait = Math.max(1, Math.ceil(waitMs));
+  return { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) };
+}
+
+/** No target called: the status follows the cause of the earliest recovery. */
+function refused(route: Route, refusals: Refusal[]): GatewayError {
+  const first = refusals.reduce((a, b) => (b.until < a.until ? b : a));
+  const wait = first.until - Date.now();
+  const inSeconds = Math.max(1, Math.ceil(wait / 1000));
+  if (first.cause === 'backoff') {
+    return new GatewayError('upstream_rate_limited', `The providers of "${route.model}" are rate limiting the gateway; retry in ${inSeconds} s`, {
+      headers: { ...retryHeaders(wait), 'x-should-retry': 'true' },
+    });
+  }
+  return new GatewayError('all_targets_unavailable', `Every provider of "${route.model}" is unavailable; retry in ${inSeconds} s`, {
+    headers: retryHeaders(wait),
   });
+}
+
+/**
+ * A provider's 429 that routing could not wait out reaches the caller as a 429 it
+ * can act on: when to come back (the provider's wait, capped as the fleet caps
+ * it), and that coming back is worth it.
+ */
+function asRateLimit(error: GatewayError, settings: RoutingSettings): GatewayError {
+  // A spent retry budget already said not to retry: that stands.
+  const headers: Record<string, string> = { 'x-should-retry': error.headers['x-should-retry'] ?? 'true' };
+  if (error.retryAfterMs !== undefined) Object.assign(headers, retryHeaders(Math.min(error.retryAfterMs, settings.max_backoff_ms)));
+  return withHeaders(error, headers);
 }

@@ -13,7 +13,7 @@ import type { BreakerSettings, Outcome, TargetHealth } from './health-types';
  * Storage (SQLite, `ctx.storage.sql`; everything survives eviction, nothing
  * lives in memory):
  *
- *  targets(target, failures, open_until, retry_after_until, probe_until)
+ *  targets(target, failures, open_until, retry_after_until, probe_until, unreachable)
  *    target             `provider/model`, the key
  *    failures           consecutive failures (reset by a success while closed
  *                       and by a successful probe)
@@ -24,6 +24,9 @@ import type { BreakerSettings, Outcome, TargetHealth } from './health-types';
  *                       retry-after); only ever raised, expires by time
  *    probe_until        epoch ms until which the claimed half-open probe holds
  *                       the slot (its lease); 0 when free
+ *    unreachable        1 when the last failure got no answer at all (refused,
+ *                       reset, no headers in time): such an open breaker is an
+ *                       outage, never called as a last way out
  *
  *  A row that is closed, has no failures and no pending retry-after says
  *  nothing a missing row would not: it is deleted when written so, and every
@@ -42,10 +45,14 @@ import type { BreakerSettings, Outcome, TargetHealth } from './health-types';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS targets (target TEXT PRIMARY KEY, failures INTEGER NOT NULL,
-    open_until INTEGER NOT NULL, retry_after_until INTEGER NOT NULL, probe_until INTEGER NOT NULL) WITHOUT ROWID;
+    open_until INTEGER NOT NULL, retry_after_until INTEGER NOT NULL, probe_until INTEGER NOT NULL,
+    unreachable INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 `;
+// Objects created before `unreachable` existed get the column once (SQLite has no ADD COLUMN IF NOT EXISTS).
+const HAS_UNREACHABLE = "SELECT 1 FROM pragma_table_info('targets') WHERE name = 'unreachable'";
+const ADD_UNREACHABLE = 'ALTER TABLE targets ADD COLUMN unreachable INTEGER NOT NULL DEFAULT 0';
 
-const COLUMNS = 'target, failures, open_until, retry_after_until, probe_until';
+const COLUMNS = 'target, failures, open_until, retry_after_until, probe_until, unreachable';
 
 export class Health extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -54,6 +61,7 @@ export class Health extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA); // idempotent: IF NOT EXISTS
+    if (this.sql.exec(HAS_UNREACHABLE).toArray().length === 0) this.sql.exec(ADD_UNREACHABLE);
   }
 
   /** The clock. Replace on the instance in tests (see the header). */
@@ -121,14 +129,15 @@ export class Health extends DurableObject<Env> {
       return;
     }
     this.sql.exec(
-      `INSERT INTO targets (${COLUMNS}) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO targets (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (target) DO UPDATE SET failures = excluded.failures, open_until = excluded.open_until,
-         retry_after_until = excluded.retry_after_until, probe_until = excluded.probe_until`,
+         retry_after_until = excluded.retry_after_until, probe_until = excluded.probe_until, unreachable = excluded.unreachable`,
       row.target,
       row.failures,
       row.open_until,
       row.retry_after_until,
       row.probe_until,
+      row.unreachable,
     );
   }
 }

@@ -29,9 +29,15 @@ export interface TargetHealth {
   blockedUntil: number;
   /** Epoch ms until which a provider asked us to wait (429 retry-after), 0 if none. */
   retryAfterUntil: number;
+  /**
+   * The last failure got no answer at all (connection refused, reset, no headers in
+   * time). An open breaker for such a target is a real outage: it is not called
+   * even as the last way out. One that answered (5xx, bad body) stays a candidate.
+   */
+  unreachable: boolean;
 }
 
 export type Outcome =
   | { ok: true }
   /** `retryAfterMs`: the wait the provider asked for, if any (shared with the fleet even when the breaker stays closed). */
-  | { ok: false; retryAfterMs?: number };
+  | { ok: false; retryAfterMs?: number; unreachable?: boolean };

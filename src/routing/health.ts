@@ -45,15 +45,30 @@ export async function ensureFresh(env: Env, settings: Settings, ctx: Waiter): Pr
   if (!refreshing && Date.now() - fetchedAt > settings.health_cache_ms) ctx.waitUntil(refresh(env));
 }
 
-export type Availability = { ok: true; probe: boolean } | { ok: false; until: number };
+/**
+ * Whether a target may be called now. When not: until when, and why. `backoff`
+ * (a provider asked us to wait) wins over `breaker` when it ends later; `soft`
+ * marks an open breaker of a target that still answers (5xx, bad bodies), the
+ * only kind a route may call anyway as its last way out.
+ */
+export type Availability =
+  | { ok: true; probe: boolean; soft: boolean; failures: number }
+  | { ok: false; until: number; cause: 'breaker' | 'backoff'; soft: boolean; failures: number };
 
-/** Whether a target may be called now; `probe` when its breaker is half-open. */
+const HEALTHY: Availability = { ok: true, probe: false, soft: false, failures: 0 };
+
 export function availability(targetId: string, now: number = Date.now()): Availability {
   const health = known.get(targetId);
-  if (!health) return { ok: true, probe: false };
-  if (health.blockedUntil > now) return { ok: false, until: health.blockedUntil };
+  if (!health) return HEALTHY;
+  const failures = health.consecutiveFailures;
+  const backoffUntil = health.retryAfterUntil > now ? health.retryAfterUntil : 0;
+  const soft = !health.unreachable;
+  if (health.blockedUntil > now) {
+    const cause = backoffUntil >= health.blockedUntil ? 'backoff' : 'breaker';
+    return { ok: false, until: health.blockedUntil, cause, soft: soft && backoffUntil === 0, failures };
+  }
   const halfOpen = health.state === 'half_open' || health.state === 'open';
-  return { ok: true, probe: halfOpen };
+  return { ok: true, probe: halfOpen, soft, failures };
 }
 
 /** One probe for the whole fleet: true when this call may be it. */
@@ -67,12 +82,13 @@ export async function claimProbe(env: Env, targetId: string, breaker: BreakerSet
 }
 
 function applyLocally(targetId: string, outcome: Outcome, breaker: BreakerSettings, now: number): void {
-  const health = known.get(targetId) ?? { target: targetId, state: 'closed', consecutiveFailures: 0, blockedUntil: 0, retryAfterUntil: 0 };
+  const health = known.get(targetId) ?? { target: targetId, state: 'closed', consecutiveFailures: 0, blockedUntil: 0, retryAfterUntil: 0, unreachable: false };
   if (outcome.ok) {
     known.delete(targetId);
     return;
   }
   health.consecutiveFailures++;
+  health.unreachable = outcome.unreachable === true;
   if (outcome.retryAfterMs !== undefined) health.retryAfterUntil = Math.max(health.retryAfterUntil, now + outcome.retryAfterMs);
   if (health.consecutiveFailures >= breaker.failures && health.state === 'closed') {
     health.state = 'open';

@@ -27,7 +27,11 @@ export interface Route {
 
 function target(config: GatewayConfig, provider: string, model: string, weight = 1): Target {
   const settings = config.providers[provider]!;
-  return { provider, config: settings, model, weight, id: `${provider}/${model}`, timeouts: { ...config.timeouts, ...settings.timeouts } };
+  return {
+    provider, config: settings, model, weight, id: `${provider}/${model}`,
+    timeouts: { ...config.timeouts, ...settings.timeouts },
+    maxResponseBytes: settings.max_response_bytes ?? config.max_response_bytes,
+  };
 }
 
 function build(config: GatewayConfig, model: string): Route | undefined {

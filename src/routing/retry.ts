@@ -27,12 +27,21 @@ function nonNegative(value: number): number | undefined {
   return Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
+/** A wait beyond this is not a rate limit but garbage (a far date, a unit mix-up): ignored. */
+const ABSURD_WAIT_MS = 24 * 3_600_000;
+
 /**
  * How long the upstream asked us to wait, in ms: `retry-after-ms`, else
  * `retry-after` (seconds, or an HTTP date), else OpenAI's `x-ratelimit-reset-*`.
- * Garbage is ignored (undefined); capping huge values is the caller's decision.
+ * Garbage, and waits over a day, are ignored (undefined); capping long but
+ * plausible ones is routing's decision (`max_backoff_ms`).
  */
 export function upstreamWaitMs(headers: Headers, now: number = Date.now()): number | undefined {
+  const wait = askedWaitMs(headers, now);
+  return wait !== undefined && wait <= ABSURD_WAIT_MS ? wait : undefined;
+}
+
+function askedWaitMs(headers: Headers, now: number): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '') {
     const value = nonNegative(Number(ms));

@@ -30,7 +30,17 @@ export function testGatewayConfig(port: number) {
       retrying: { kind: 'openai-compatible', base_url: `${root}/retrying/v1` },
       // Breakers that open fast, for the breaker tests.
       breaky: { kind: 'openai-compatible', base_url: `${root}/breaky/v1`, breaker: { failures: 3, cooldown_ms: 600, jitter: 0 } },
-      downish: { kind: 'openai-compatible', base_url: `${root}/downish/v1`, breaker: { failures: 1, cooldown_ms: 5000, jitter: 0 } },
+      // Refuses connections (nothing listens on port 9): a real outage, fast 503 once its breaker opens.
+      downish: { kind: 'openai-compatible', base_url: 'http://127.0.0.1:9/v1', breaker: { failures: 1, cooldown_ms: 5000, jitter: 0 } },
+      // Never answers in time: unreachable too, but the fixture sees each call (probe tests).
+      hangy: { kind: 'openai-compatible', base_url: `${root}/hangy/v1`, timeouts: { first_byte_ms: 150, idle_ms: 400, total_ms: 3000 }, breaker: { failures: 3, cooldown_ms: 600, jitter: 0 } },
+      // Answer, but fail some prompts: breakers that must not eject a model's last way out.
+      picky: { kind: 'openai-compatible', base_url: `${root}/picky/v1`, breaker: { failures: 2, cooldown_ms: 30_000, jitter: 0 } },
+      picky2: { kind: 'openai-compatible', base_url: `${root}/picky2/v1`, breaker: { failures: 1, cooldown_ms: 30_000, jitter: 0 } },
+      // Rate limits the gateway (fault-429-*), and serves other models normally.
+      limited: { kind: 'openai-compatible', base_url: `${root}/limited/v1` },
+      // Reads at most 1 MiB of a non-streamed answer, with a short idle timeout.
+      huge: { kind: 'openai-compatible', base_url: `${root}/huge/v1`, max_response_bytes: 1024 * 1024, timeouts: { first_byte_ms: 2000, idle_ms: 300, total_ms: 5000 } },
     },
     models: {
       'gpt-test': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
@@ -84,7 +94,12 @@ export function testGatewayConfig(port: number) {
         failover_on: [429],
       },
       'stream-error-first': { targets: [{ provider: 'fixture', model: 'fault-error-first' }, { provider: 'openai', model: 'gpt-test' }] },
-      'breaker-dead': { targets: [{ provider: 'breaky', model: 'fault-500' }] },
+      'breaker-dead': { targets: [{ provider: 'hangy', model: 'fault-hang' }] },
+      'breaker-answering': { targets: [{ provider: 'breaky', model: 'fault-500' }] },
+      fragile: { targets: [{ provider: 'picky', model: 'fault-500-on-poison' }] },
+      'fragile-pair': { targets: [{ provider: 'picky2', model: 'fault-500' }, { provider: 'openai', model: 'gpt-test' }] },
+      'backoff-429': { targets: [{ provider: 'limited', model: 'fault-429-1s' }] },
+      'backoff-other': { targets: [{ provider: 'limited', model: 'gpt-test' }] },
       'all-down': { targets: [{ provider: 'downish', model: 'fault-503' }, { provider: 'downish', model: 'fault-502' }] },
       storm: { targets: [{ provider: 'fixture', model: 'fault-503' }], retry: { retries: 3, base_ms: 1, cap_ms: 2 } },
       weighted: { tiers: [{ targets: [{ provider: 'demo', model: 'demo-1', weight: 3 }, { provider: 'demo2', model: 'demo-1', weight: 1 }] }] },
@@ -140,6 +155,7 @@ export const LIMITED_KEYS = {
   concurrency: { concurrency: 5 },
   settle: { tokens_per_minute: 10_000_000, budget_usd: { daily: 100, monthly: 1000 } },
   'per-model': { requests: [{ limit: 100, window_s: 3600 }], models: { 'gpt-test': { requests: [{ limit: 2, window_s: 3600 }] } } },
+  backoff: { requests: [{ limit: 1, window_s: 3600 }] },
   'fleet-a': {},
   'fleet-b': {},
   unavailable: { requests: [{ limit: 100, window_s: 60 }] },

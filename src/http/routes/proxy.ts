@@ -7,7 +7,7 @@ import { planCache } from '../../cache/policy';
 import { answerFromCache, cacheHeaders, newEntry } from '../../cache/serve';
 import { joinFlight, leadFlight } from '../../cache/single-flight';
 import { admit } from '../../limits/admission';
-import type { CallRecord } from '../../logging/call-record';
+import { upstreamCalls, type CallRecord } from '../../logging/call-record';
 import { chaosFrom } from '../../routing/chaos';
 import type { Endpoint } from '../../providers/provider';
 import { dispatch, type Served } from '../../routing/dispatch';
@@ -74,7 +74,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
     Object.assign(headers, {
       'x-gateway-provider': served.target.provider,
       'x-gateway-model': served.target.model,
-      'x-gateway-attempts': String(call.attemptLog.length),
+      'x-gateway-attempts': String(upstreamCalls(call)),
       'x-gateway-overhead-ms': String(overheadMs(call)),
     });
     /** Stores a complete answer and hands it to identical calls waiting for it. */
