@@ -27,7 +27,8 @@ export function postJson(url: string, call: UpstreamCall, body: unknown): Promis
     'x-request-id': call.requestId,
   };
   if (call.credential) headers.authorization = `Bearer ${call.credential}`;
-  return fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: call.signal });
+  // Never follow a redirect: a 307 would re-send the credential and the prompt, a 302 turn into a GET (routing fails a 3xx).
+  return fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: call.signal, redirect: 'manual' });
 }
 
 export function expectObject(json: unknown): JsonObject {
