@@ -4,13 +4,18 @@ import type { Target } from './provider';
 
 /**
  * Turns an upstream's non-2xx answer into a GatewayError. Upstream bodies are
- * untrusted: they can quote internal URLs, credentials or our own request back, so
- * only a short, scrubbed message and simple type/code/param strings survive.
+ * untrusted: they can quote internal URLs, credentials or our own request back
+ * (in any field, not only `message`). So the caller gets our own vocabulary: our
+ * `type` and `code` for the status, the upstream's `message` and `code` only inside
+ * a scrubbed message, and its `param` only when it is a plain field path.
  */
 
 const MAX_BODY = 16 * 1024;
 const MAX_MESSAGE = 400;
-const SIMPLE = /^[A-Za-z0-9_.:[\]-]{1,64}$/;
+/** What a request field path looks like: `messages[0].content`, `tools`. */
+const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\[\d{1,4}\]|\.[A-Za-z_][A-Za-z0-9_]*){0,8}$/;
+/** A long unbroken run of letters and digits is a token (a key, a hash), never a word. */
+const TOKEN_RUN = /[A-Za-z0-9+/=_-]{32,}/g;
 
 /** Headers that tell a client when to come back; passed on with 429/503. */
 const RETRY_HEADERS = ['retry-after', 'retry-after-ms', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens'];
@@ -22,6 +27,7 @@ export function scrub(text: string, secrets: readonly (string | undefined)[] = [
     .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '[url]')
     .replace(/\b(?:sk|pk|rk|hf|gsk|key|api|token)[-_][A-Za-z0-9*_-]{6,}/gi, '[redacted]')
     .replace(/\bBearer\s+[^\s"']+/gi, 'Bearer [redacted]')
+    .replace(TOKEN_RUN, '[redacted]')
     .replace(/<[^>]*>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
@@ -47,8 +53,11 @@ async function readCapped(response: Response): Promise<string> {
   return text;
 }
 
-function simple(value: unknown): string | null {
-  return typeof value === 'string' && SIMPLE.test(value) ? value : null;
+/** The upstream's param, only when it names a field and carries nothing else. */
+function fieldPath(value: unknown, credential: string | undefined): string | null {
+  if (typeof value !== 'string' || value.length > 64 || !FIELD_PATH.test(value)) return null;
+  if (/[A-Za-z0-9]{20,}/.test(value) || (credential && credential.length >= 4 && value.includes(credential))) return null;
+  return scrub(value, [credential]) === value ? value : null;
 }
 
 export async function upstreamError(response: Response, target: Target, credential?: string): Promise<GatewayError> {
@@ -64,7 +73,8 @@ export async function upstreamError(response: Response, target: Target, credenti
     // Not JSON (an HTML error page, a proxy's text): only the status is trustworthy.
   }
   const said = typeof detail.message === 'string' ? scrub(detail.message, [credential]) : '';
-  const message = `Provider "${target.provider}" answered ${status}${said ? `: ${said}` : ''}`;
+  const code = typeof detail.code === 'string' ? scrub(detail.code, [credential]).slice(0, 64) : '';
+  const message = `Provider "${target.provider}" answered ${status}${code ? ` (${code})` : ''}${said ? `: ${said}` : ''}`;
 
   const headers: Record<string, string> = {};
   for (const name of RETRY_HEADERS) {
@@ -92,9 +102,7 @@ export async function upstreamError(response: Response, target: Target, credenti
   }
   return new GatewayError('upstream_rejected', message, {
     status,
-    type: simple(detail.type) ?? 'invalid_request_error',
-    wireCode: simple(detail.code),
-    param: simple(detail.param),
+    param: fieldPath(detail.param, credential),
     headers,
     // Another attempt (or target) may have quota or capacity left; a malformed request will not improve.
     retryable,

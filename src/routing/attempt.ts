@@ -6,7 +6,7 @@ import type { Endpoint, Provider, Target, UpstreamCall } from '../providers/prov
 import { scrub, upstreamError } from '../providers/upstream-error';
 import { SseParser } from '../streaming/sse';
 import { chaosFailure, type ChaosMode } from './chaos';
-import { readUpstreamBody, tooLarge } from './upstream-body';
+import { checkAnswerShape, readUpstreamBody, redirected, tooLarge } from './upstream-body';
 
 /**
  * One attempt: one upstream call to one target, under its timeouts (capped by the
@@ -91,6 +91,7 @@ export async function attempt(
     }
     const response = await provider.send(call);
     answered = true;
+    if (response.status >= 300 && response.status < 400) throw redirected(response, target);
     if (!response.ok) throw await upstreamError(response, target, credential);
 
     const served: Served = {
@@ -112,6 +113,7 @@ export async function attempt(
       const text = await readUpstreamBody(response, target, timeout('idle', target.timeouts.idle_ms));
       const json = parseJson(text, target);
       served.json = provider.toOpenAI(call, json);
+      checkAnswerShape(input.endpoint, served.json, target);
       if (served.json === json) served.text = text;
       finish();
     }

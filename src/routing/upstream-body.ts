@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors';
-import type { Target } from '../providers/provider';
+import type { JsonObject } from '../http/body';
+import type { Endpoint, Target } from '../providers/provider';
 
 /**
  * Reads a non-streamed upstream body under two guards: a size cap, checked on the
@@ -55,4 +56,27 @@ function join(chunks: Uint8Array[], size: number): Uint8Array {
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/**
+ * The least a 200 must carry to be an answer: `choices` for (chat) completions,
+ * `data` for embeddings. Anything else (a `{"error":…}` sent with 200, an empty
+ * object) is a failed attempt that can be retried elsewhere, not a success to
+ * relay and log.
+ */
+export function checkAnswerShape(endpoint: Endpoint, json: JsonObject, target: Target): void {
+  const list = endpoint === 'embeddings' ? json.data : json.choices;
+  if (Array.isArray(list)) return;
+  const what = endpoint === 'embeddings' ? '`data`' : '`choices`';
+  const said = 'error' in json ? 'an error' : `no ${what}`;
+  throw new GatewayError('upstream_invalid_response', `Provider "${target.provider}" answered 200 with ${said} instead of an answer`, { retryable: true });
+}
+
+/** A 3xx is never followed (fetch runs with redirect: "manual"): it fails the attempt without a retry. */
+export function redirected(response: Response, target: Target): GatewayError {
+  void response.body?.cancel().catch(() => {});
+  return new GatewayError('upstream_failed', `Provider "${target.provider}" answered with a redirect (${response.status}), which the gateway does not follow`, {
+    failover: true,
+    upstreamStatus: response.status,
+  });
 }
