@@ -65,6 +65,19 @@ describe("a provider's rate limit is a rate limit", () => {
     expect(await upstreamSaw(later.headers.get('x-request-id')!)).toHaveLength(1);
   });
 
+  it('backs off every model of a provider whose limits are account-wide (rate_limit_scope = "provider")', async () => {
+    const first = await postJson('/v1/chat/completions', { model: 'account/fault-429-1s', messages: ask('hi') });
+    expect(first.status).toBe(429);
+    const sibling = await clientError(client().chat.completions.create({ model: 'account/gpt-test', messages: ask('hi') }));
+    expect(sibling).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(sibling.code).toBe('upstream_rate_limited');
+    expect(await upstreamSaw(sibling.headers?.get('x-request-id') ?? '')).toHaveLength(0);
+    // A provider limited per model (the default) is not: see the first test.
+    await new Promise((resolve) => setTimeout(resolve, 1050));
+    const later = await client().chat.completions.create({ model: 'account/gpt-test', messages: ask('later') });
+    expect(later.choices[0]!.message.content).toBe('echo: later');
+  });
+
   it("reports the key's own limit first: an over-limit key gets rate_limit_exceeded and its x-ratelimit headers", async () => {
     const key = limitedKey('backoff');
     await clientError(client().chat.completions.create({ model: 'fixture/fault-429-1s', messages: ask('hi') }));

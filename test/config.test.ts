@@ -167,7 +167,7 @@ describe('parseConfig', () => {
       max_body_bytes: 4 * 1024 * 1024,
       max_response_bytes: 4 * 1024 * 1024,
       timeouts: { first_byte_ms: 30_000, idle_ms: 30_000, total_ms: 600_000 },
-      providers: { demo: { kind: 'demo', headers: {}, stream_usage: true, timeouts: {} } },
+      providers: { demo: { kind: 'demo', headers: {}, stream_usage: true, rate_limit_scope: 'model', timeouts: {} } },
       models: {},
       keys: { local: { secrets: ['KEY_LOCAL'], models: ['*'], chaos: false } },
       log: { batch_size: 50, flush_ms: 10 },

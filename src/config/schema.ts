@@ -44,6 +44,12 @@ export const ProviderSchema = z
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).default({}),
     /** Ask streamed calls for usage (`stream_options.include_usage`). Off for servers that reject it. */
     stream_usage: z.boolean().default(true),
+    /**
+     * What one of this provider's 429 waits blocks: `model` (the target, provider +
+     * model: OpenAI and most providers limit per model) or `provider` (every model of
+     * this provider: one account-wide limit).
+     */
+    rate_limit_scope: z.enum(['model', 'provider']).default('model'),
     timeouts: TimeoutsSchema.partial().default({}),
     /** Overrides the gateway-wide `max_response_bytes` for this provider. */
     max_response_bytes: z.number().int().positive().max(256 * 1024 * 1024).optional(),

@@ -86,6 +86,7 @@ export function cooldownMs(settings: BreakerSettings, random: number): number {
  * On any failure with `retryAfterMs`, retry_after_until = max(current, now +
  * retryAfterMs), whatever the state. A success never clears it. Every failure
  * records whether it got an answer at all (`unreachable`); a success clears that.
+ * A `backoffOnly` outcome records its wait and nothing else.
  */
 export function applyOutcome(
   row: BreakerRow,
@@ -101,6 +102,11 @@ export function applyOutcome(
     if (state === 'half_open') Object.assign(next, { failures: 0, open_until: 0, probe_until: 0, unreachable: 0 });
     return next;
   }
+  const wait = outcome.retryAfterMs;
+  if (wait !== undefined && Number.isFinite(wait) && wait > 0) {
+    next.retry_after_until = Math.max(row.retry_after_until, now + Math.ceil(wait));
+  }
+  if (outcome.backoffOnly) return next;
   next.failures = row.failures + 1;
   next.unreachable = outcome.unreachable ? 1 : 0;
   if (state === 'half_open') {
@@ -109,10 +115,6 @@ export function applyOutcome(
   } else if (state === 'closed' && next.failures >= Math.max(1, Math.floor(settings.failures))) {
     next.open_until = now + cooldownMs(settings, random());
     next.probe_until = 0;
-  }
-  const wait = outcome.retryAfterMs;
-  if (wait !== undefined && Number.isFinite(wait) && wait > 0) {
-    next.retry_after_until = Math.max(row.retry_after_until, now + Math.ceil(wait));
   }
   return next;
 }

@@ -7,6 +7,7 @@ import { attempt, type AttemptInput, type Served } from './attempt';
 import { recordLatency } from './balance';
 import type { ChaosMode } from './chaos';
 import { claimProbe, ensureFresh, report } from './health';
+import { providerScope } from './health-types';
 import { planCall } from './plan';
 import { fullJitter, sleep } from './retry';
 import { recordFirstAttempt, tryExtraAttempt } from './retry-budget';
@@ -106,7 +107,11 @@ async function walk(input: DispatchInput, route: Route): Promise<Served> {
         record.attemptLog.push({ provider: target.provider, model: target.model, status: error.upstreamStatus ?? null, errorCode: error.code, latencyMs: Date.now() - started, waitMs: waited, decision });
         if (error.code === 'client_closed' || error.code === 'internal_error') throw error;
         if (!error.synthetic && (error.retryable || error.failover)) {
-          report(input.env, input.ctx, target.id, outcomeOf(error, settings), breaker);
+          const outcome = outcomeOf(error, settings);
+          report(input.env, input.ctx, target.id, outcome, breaker);
+          if (outcome.retryAfterMs !== undefined && target.config.rate_limit_scope === 'provider') {
+            report(input.env, input.ctx, providerScope(target.provider), { ok: false, retryAfterMs: outcome.retryAfterMs, backoffOnly: true }, breaker);
+          }
         }
         lastError = error;
         const failsOverNow = error.upstreamStatus !== undefined && route.failoverOn.has(error.upstreamStatus);

@@ -39,5 +39,13 @@ export interface TargetHealth {
 
 export type Outcome =
   | { ok: true }
-  /** `retryAfterMs`: the wait the provider asked for, if any (shared with the fleet even when the breaker stays closed). */
-  | { ok: false; retryAfterMs?: number; unreachable?: boolean };
+  /**
+   * `retryAfterMs`: the wait the provider asked for, if any (shared with the fleet even when the breaker stays closed).
+   * `backoffOnly`: record only the wait, not a failure (a provider-wide back-off's pseudo-target).
+   */
+  | { ok: false; retryAfterMs?: number; unreachable?: boolean; backoffOnly?: boolean };
+
+/** The pseudo-target that holds a provider-wide back-off (`rate_limit_scope = "provider"`). */
+export function providerScope(provider: string): string {
+  return `${provider}/*`;
+}

@@ -1,6 +1,7 @@
 import type { RoutingSettings } from '../config/routing-schema';
 import type { Env } from '../env';
-import type { BreakerSettings, Outcome, TargetHealth } from './health-types';
+import type { Target } from '../providers/provider';
+import { providerScope, type BreakerSettings, type Outcome, type TargetHealth } from './health-types';
 
 /**
  * This isolate's view of the fleet's target health. The truth lives in the Health
@@ -57,15 +58,19 @@ export type Availability =
 
 const HEALTHY: Availability = { ok: true, probe: false, soft: false, failures: 0 };
 
-export function availability(targetId: string, now: number = Date.now()): Availability {
-  const health = known.get(targetId);
-  if (!health) return HEALTHY;
+export function availability(target: Pick<Target, 'id' | 'provider'>, now: number = Date.now()): Availability {
+  if (known.size === 0) return HEALTHY;
+  const health = known.get(target.id);
+  const account = known.get(providerScope(target.provider));
+  const accountUntil = account && account.retryAfterUntil > now ? account.retryAfterUntil : 0;
+  if (!health) return accountUntil ? { ok: false, until: accountUntil, cause: 'backoff', soft: false, failures: 0 } : HEALTHY;
   const failures = health.consecutiveFailures;
-  const backoffUntil = health.retryAfterUntil > now ? health.retryAfterUntil : 0;
+  const backoffUntil = Math.max(health.retryAfterUntil > now ? health.retryAfterUntil : 0, accountUntil);
+  const blockedUntil = Math.max(health.blockedUntil, accountUntil);
   const soft = !health.unreachable;
-  if (health.blockedUntil > now) {
-    const cause = backoffUntil >= health.blockedUntil ? 'backoff' : 'breaker';
-    return { ok: false, until: health.blockedUntil, cause, soft: soft && backoffUntil === 0, failures };
+  if (blockedUntil > now) {
+    const cause = backoffUntil >= blockedUntil ? 'backoff' : 'breaker';
+    return { ok: false, until: blockedUntil, cause, soft: soft && backoffUntil === 0, failures };
   }
   const halfOpen = health.state === 'half_open' || health.state === 'open';
   return { ok: true, probe: halfOpen, soft, failures };
@@ -87,9 +92,14 @@ function applyLocally(targetId: string, outcome: Outcome, breaker: BreakerSettin
     known.delete(targetId);
     return;
   }
+  if (outcome.retryAfterMs !== undefined) health.retryAfterUntil = Math.max(health.retryAfterUntil, now + outcome.retryAfterMs);
+  if (outcome.backoffOnly) {
+    health.blockedUntil = Math.max(health.blockedUntil, health.retryAfterUntil);
+    known.set(targetId, health);
+    return;
+  }
   health.consecutiveFailures++;
   health.unreachable = outcome.unreachable === true;
-  if (outcome.retryAfterMs !== undefined) health.retryAfterUntil = Math.max(health.retryAfterUntil, now + outcome.retryAfterMs);
   if (health.consecutiveFailures >= breaker.failures && health.state === 'closed') {
     health.state = 'open';
     health.blockedUntil = now + breaker.cooldown_ms;

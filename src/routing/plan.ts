@@ -47,7 +47,7 @@ export function planCall(route: Route, supports: (target: Target) => boolean, pa
         continue;
       }
       total++;
-      const health = availability(target.id, now);
+      const health = availability(target, now);
       if (health.ok) {
         if (health.probe && health.soft) onTrial.add(target);
         else callable++;

@@ -39,6 +39,8 @@ export function testGatewayConfig(port: number) {
       picky2: { kind: 'openai-compatible', base_url: `${root}/picky2/v1`, breaker: { failures: 1, cooldown_ms: 30_000, jitter: 0 } },
       // Rate limits the gateway (fault-429-*), and serves other models normally.
       limited: { kind: 'openai-compatible', base_url: `${root}/limited/v1` },
+      // One account-wide limit: a 429 on one model backs off every model of the provider.
+      account: { kind: 'openai-compatible', base_url: `${root}/account/v1`, rate_limit_scope: 'provider' },
       // Reads at most 1 MiB of a non-streamed answer, with a short idle timeout.
       huge: { kind: 'openai-compatible', base_url: `${root}/huge/v1`, max_response_bytes: 1024 * 1024, timeouts: { first_byte_ms: 2000, idle_ms: 300, total_ms: 5000 } },
     },
