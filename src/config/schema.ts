@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CacheRouteSchema, CacheSettingsSchema } from './cache-schema';
 import { RetrySchema, RoutingSettingsSchema, WeightedTargetSchema } from './routing-schema';
 import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
+import { baseUrlProblem } from './base-url';
 
 /**
  * The operator's configuration: the `GATEWAY_CONFIG` var in wrangler.toml (a TOML
@@ -38,6 +39,12 @@ export const ProviderSchema = z
     base_url: z.url({ protocol: /^https?$/ }).optional(),
     /** Hugging Face only: root of the feature-extraction pipeline (embeddings). */
     feature_extraction_url: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * Allows `base_url` / `feature_extraction_url` on loopback, private, link-local or
+     * metadata addresses (src/config/base-url.ts): local development, self-hosted vLLM.
+     * Absent means false.
+     */
+    allow_private_network: z.boolean().optional(),
     /** Name of the Worker secret that holds this provider's credential. */
     api_key_secret: secretName.optional(),
     /** Static headers sent upstream (e.g. OpenAI-Organization). Never caller-controlled. */
@@ -62,6 +69,10 @@ export const ProviderSchema = z
     }
     if (provider.feature_extraction_url && provider.kind !== 'huggingface') {
       ctx.addIssue({ code: 'custom', path: ['feature_extraction_url'], message: 'applies to kind "huggingface" only' });
+    }
+    for (const field of ['base_url', 'feature_extraction_url'] as const) {
+      const problem = provider[field] && baseUrlProblem(provider[field], provider.allow_private_network === true);
+      if (problem) ctx.addIssue({ code: 'custom', path: [field], message: problem });
     }
   });
 

@@ -3,6 +3,7 @@ import type { JsonObject } from '../http/body';
 import { embeddingList } from './embedding-format';
 import { expectObject, openAICompatible, postJson } from './openai';
 import type { Provider, UpstreamCall } from './provider';
+import { idUrl } from './upstream-url';
 
 /**
  * Hugging Face Inference Providers. Chat goes to the OpenAI-compatible router
@@ -57,8 +58,8 @@ export const huggingface: Provider = {
 
   send(call) {
     if (call.endpoint !== 'embeddings') return chat.send(call);
-    const base = (call.target.config.feature_extraction_url ?? FEATURE_EXTRACTION).replace(/\/+$/, '');
-    const url = `${base}/${call.target.model}/pipeline/feature-extraction`;
+    // The model id may be the caller's (`hf/<anything>`): encoded, and refused if it could leave the base.
+    const url = idUrl(call.target.config.feature_extraction_url ?? FEATURE_EXTRACTION, call.target.model, '/pipeline/feature-extraction');
     return postJson(url, call, { inputs: embeddingInputs(call) });
   },
 

@@ -2,6 +2,7 @@ import type { JsonObject } from '../http/body';
 import type { SseEvent } from '../streaming/sse';
 import { GatewayError } from '../errors';
 import { OPENAI_PATHS, type Provider, type UpstreamCall } from './provider';
+import { fixedUrl } from './upstream-url';
 
 /**
  * OpenAI and every server that speaks its wire format (vLLM, Ollama, TGI, Groq,
@@ -42,8 +43,8 @@ export function openAICompatible(defaultBaseUrl: string | undefined): Provider {
   return {
     supports: () => true,
     send(call) {
-      const base = (call.target.config.base_url ?? defaultBaseUrl ?? '').replace(/\/+$/, '');
-      return postJson(base + OPENAI_PATHS[call.endpoint], call, openAIRequestBody(call));
+      // The model id travels in the body, never the URL: the path is ours alone.
+      return postJson(fixedUrl(call.target.config.base_url ?? defaultBaseUrl ?? '', OPENAI_PATHS[call.endpoint]), call, openAIRequestBody(call));
     },
     toOpenAI: (_call, json) => expectObject(json),
     fromStreamEvent: (_call, event: SseEvent) => event.data,

@@ -10,7 +10,7 @@ export function testGatewayConfig(port: number) {
   const quick = { first_byte_ms: 400, idle_ms: 400, total_ms: 3000 };
   return {
     max_body_bytes: 64 * 1024,
-    providers: {
+    providers: onLoopback({
       openai: { kind: 'openai', base_url: `${root}/openai/v1`, api_key_secret: 'OPENAI_API_KEY' },
       fixture: { kind: 'openai-compatible', base_url: `${root}/compat/v1`, api_key_secret: 'FIXTURE_API_KEY' },
       hf: {
@@ -43,7 +43,7 @@ export function testGatewayConfig(port: number) {
       account: { kind: 'openai-compatible', base_url: `${root}/account/v1`, rate_limit_scope: 'provider' },
       // Reads at most 1 MiB of a non-streamed answer, with a short idle timeout.
       huge: { kind: 'openai-compatible', base_url: `${root}/huge/v1`, max_response_bytes: 1024 * 1024, timeouts: { first_byte_ms: 2000, idle_ms: 300, total_ms: 5000 } },
-    },
+    }),
     models: {
       'gpt-test': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
       'embed-test': { targets: [{ provider: 'openai', model: 'text-embedding-test' }] },
@@ -145,6 +145,16 @@ export function testGatewayConfig(port: number) {
       retry_budget: { ratio: 10, min_per_window: 1_000_000, window_s: 10 },
     },
   };
+}
+
+/**
+ * Every fixture upstream listens on 127.0.0.1, which the config check refuses
+ * unless the provider sets `allow_private_network` (src/config/base-url.ts).
+ */
+function onLoopback<T extends Record<string, object>>(providers: T): T {
+  return Object.fromEntries(
+    Object.entries(providers).map(([name, p]) => [name, 'base_url' in p ? { ...p, allow_private_network: true } : p]),
+  ) as T;
 }
 
 /** Keys with limits, one per scenario (limiter state is per key id). Secret = `sk-limited-<id>`. */
