@@ -35,7 +35,7 @@ const upstreamUrl = `http://127.0.0.1:${upstream.address().port}/v1`;
 execSync('npx wrangler deploy --dry-run --outdir dist --env=""', { stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
 
 const config = {
-  providers: { demo: { kind: 'demo' }, local: { kind: 'openai-compatible', base_url: upstreamUrl } },
+  providers: { demo: { kind: 'demo' }, local: { kind: 'openai-compatible', base_url: upstreamUrl, allow_private_network: true } },
   models: {
     demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
     upstream: { targets: [{ provider: 'local', model: 'm' }] },
