@@ -13,6 +13,8 @@ const CODES = {
   missing_api_key: { status: 401, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'invalid_request_error' },
   model_not_allowed: { status: 403, type: 'invalid_request_error' },
+  // A key with a budget asked for a model with no price (and no limits.default_price).
+  model_not_priced: { status: 403, type: 'invalid_request_error' },
   chaos_not_allowed: { status: 403, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },

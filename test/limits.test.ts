@@ -76,8 +76,8 @@ describe('request limits over HTTP', () => {
 describe('tokens, concurrency and budgets', () => {
   it('refuses when the token reservation would pass tokens per minute, with type tokens', async () => {
     const key = limitedKey('tokens');
-    // A call reserves its prompt bytes + overhead (27) and max_tokens, then settles to
-    // what it used (8): two small calls fit, one reserving 27 + 280 cannot.
+    // A call reserves its prompt bytes + chat framing (68, estimate.ts) and max_tokens, then
+    // settles to what it used (8): two small calls fit, one reserving 68 + 280 cannot.
     const first = await postJson('/v1/chat/completions', chat('gpt-test', { max_tokens: 100 }), key);
     const second = await postJson('/v1/chat/completions', chat('gpt-test', { max_tokens: 100 }), key);
     const third = await postJson('/v1/chat/completions', chat('gpt-test', { max_tokens: 280 }), key);
@@ -103,8 +103,8 @@ describe('tokens, concurrency and budgets', () => {
     const key = limitedKey('budget');
     let refused: Response | undefined;
     const ids: string[] = [];
-    // Each call reserves about $0.00042 (27 prompt bytes at $10/M, 5 completion tokens at
-    // $30/M) and settles to the $0.00016 it cost: about ten fit in $0.002.
+    // Each call reserves about $0.00083 (68 prompt tokens at $10/M, 5 completion tokens at
+    // $30/M) and settles to the $0.00016 it cost: about seven fit in $0.002.
     for (let i = 0; i < 30 && !refused; i++) {
       const res = await postJson('/v1/chat/completions', chat('gpt-test', { max_tokens: 5 }), key);
       ids.push(res.headers.get('x-request-id')!);

@@ -33,6 +33,13 @@ export const ModelLimitsSchema = KeyLimitsSchema.omit({ budget_usd: true });
  */
 export const KeyModelLimitsSchema = KeyLimitsSchema.omit({ budget_usd: true, concurrency: true });
 
+export const PriceSchema = z.strictObject({
+  input_per_mtok: z.number().min(0),
+  output_per_mtok: z.number().min(0),
+  /** Price of prompt tokens served from the provider's prompt cache; defaults to the input price. */
+  cached_input_per_mtok: z.number().min(0).optional(),
+});
+
 export const LimitsSettingsSchema = z.strictObject({
   /** Applied field by field to every key that does not set the field itself. */
   defaults: KeyLimitsSchema.default({}),
@@ -45,6 +52,17 @@ export const LimitsSettingsSchema = z.strictObject({
    * one UTF-8 byte), so limits are never overshot by prompts; 4 approximates English.
    */
   prompt_bytes_per_token: z.number().min(1).max(8).default(1),
+  /**
+   * Prompt tokens reserved per image. No one figure bounds every model (gpt-4o bills at
+   * most 1,445 per high-detail image, gpt-4.1-nano 3,779, gpt-4o-mini up to ~48,000):
+   * raise it for models that bill more (README, "Limits and budgets").
+   */
+  image_tokens: count.default(4096),
+  /**
+   * Price of any served model missing from `prices`. Unset: such a model has no price,
+   * its cost is not logged, and keys with a budget may not call it (403 model_not_priced).
+   */
+  default_price: PriceSchema.optional(),
   /** A concurrency lease not released by then stops counting (a crashed isolate). */
   lease_s: z.number().int().positive().max(86_400).default(900),
   /** When the limiter cannot be reached: refuse with 503 (closed) or admit unlimited (open). */
@@ -55,13 +73,6 @@ export const LimitsSettingsSchema = z.strictObject({
   auth_failures: z
     .strictObject({ limit: count, window_s: z.number().positive().max(86_400) })
     .default({ limit: 20, window_s: 300 }),
-});
-
-export const PriceSchema = z.strictObject({
-  input_per_mtok: z.number().min(0),
-  output_per_mtok: z.number().min(0),
-  /** Price of prompt tokens served from the provider's prompt cache; defaults to the input price. */
-  cached_input_per_mtok: z.number().min(0).optional(),
 });
 
 export type KeyLimits = z.infer<typeof KeyLimitsSchema>;

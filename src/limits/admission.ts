@@ -8,14 +8,16 @@ import type { Route } from '../routing/resolve';
 import { estimateTokens } from './estimate';
 import { goDuration, rateLimitHeaders } from './headers';
 import type { Limiter } from './limiter';
-import { reserveCost } from './pricing';
+import { reserveCost, routePrices } from './pricing';
 import { rulesFor } from './rules';
 import type { AdmitRequest, AdmitResult, Rule, RuleState } from './types';
 
 /**
- * Admission on the hot path: one limiter call for the key (plus one, in parallel,
- * for a model with fleet-wide rules). The reservation is settled to real usage
- * once the call has ended, from `waitUntil`.
+ * Admission on the hot path: one round trip, the key's limiter object and the
+ * objects of the fleet-wide entries covering the route (rules.ts) called in
+ * parallel. Rules and prices are precompiled per config and route, so a call does
+ * map lookups and one pass over its body (estimate.ts). The reservation is settled
+ * to real usage once the call has ended, from `waitUntil`.
  */
 
 export interface AdmissionInput {
@@ -67,24 +69,43 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
   });
 }
 
+/**
+ * A budget is only as good as the price of what it pays for: a key with one may not
+ * call a route with an unpriced target (it would be served free), unless the config
+ * sets `limits.default_price`. Checked before the limiter, so it costs no round trip.
+ */
+function refuseUnpriced(config: GatewayConfig, route: Route, call: CallRecord): void {
+  const unpriced = routePrices(config, route).unpriced;
+  if (unpriced.length === 0) return;
+  call.limitStatus = 'rejected';
+  call.limitedBy = 'unpriced';
+  throw new GatewayError(
+    'model_not_priced',
+    `This key has a budget, and the model "${route.model}" has no price on this gateway (${unpriced.join(', ')}), so its cost cannot be counted`,
+    { param: 'model' },
+  );
+}
+
 export async function admit(input: AdmissionInput): Promise<Admission | undefined> {
   const { env, config, keyId, route, endpoint, body, call } = input;
-  const rules = rulesFor(config, keyId, route.model);
+  const rules = rulesFor(config, keyId, route);
   if (rules.key.length === 0 && rules.fleet.length === 0) return undefined;
+  if (rules.budget) refuseUnpriced(config, route, call);
 
   const estimate = estimateTokens(endpoint, body, config.limits);
+  const cost = reserveCost(config, route, estimate);
   const request = (ruleList: Rule[]): AdmitRequest => ({
     id: call.requestId,
     rules: ruleList,
     tokens: estimate.prompt + estimate.completion,
-    cost: reserveCost(config, route, estimate),
+    cost,
     lease_ms: config.limits.lease_s * 1000,
   });
   const objects: [LimiterStub, AdmitRequest][] = [];
   let results: AdmitResult[];
   try {
     if (rules.key.length > 0) objects.push([stubFor(env, `key:${keyId}`), request(rules.key)]);
-    if (rules.fleet.length > 0) objects.push([stubFor(env, `model:${route.model}`), request(rules.fleet)]);
+    for (const fleet of rules.fleet) objects.push([stubFor(env, fleet.object), request(fleet.rules)]);
     results = await withTimeout(Promise.all(objects.map(([stub, req]) => stub.admit(req))), config.limits.timeout_ms);
   } catch (error) {
     console.error(`limiter unavailable for key ${keyId}: ${error instanceof Error ? error.message : String(error)}`);

@@ -3,8 +3,14 @@ import type { GatewayConfig } from '../config/schema';
 import type { CallRecord } from '../logging/call-record';
 import type { Route } from '../routing/resolve';
 import type { Estimate } from './estimate';
+import { configModelKey, modelKey } from './model-key';
 
-/** Prices are USD per million tokens, keyed by the `provider/model` that served. */
+/**
+ * Prices are USD per million tokens, keyed by the `provider/model` that served and
+ * matched as modelKey() spells it (so `fx/Fixture-Chat` costs what `fx/fixture-chat`
+ * costs). A model without a price costs `limits.default_price` when the config sets
+ * one; otherwise it has no price, and a key with a budget may not call it (admission).
+ */
 
 export interface Usage {
   prompt: number;
@@ -13,9 +19,24 @@ export interface Usage {
   cached?: number;
 }
 
+const tables = new WeakMap<GatewayConfig, Map<string, Price>>();
+
+function table(config: GatewayConfig): Map<string, Price> {
+  let prices = tables.get(config);
+  if (!prices) {
+    prices = new Map();
+    for (const [name, price] of Object.entries(config.prices)) {
+      const key = configModelKey(name);
+      if (key && !prices.has(key)) prices.set(key, price);
+    }
+    tables.set(config, prices);
+  }
+  return prices;
+}
+
 export function priceOf(config: GatewayConfig, provider: string | null, model: string | null): Price | undefined {
   if (!provider || !model) return undefined;
-  return config.prices[`${provider}/${model}`];
+  return table(config).get(modelKey(provider, model)) ?? config.limits.default_price;
 }
 
 export function costOf(price: Price, usage: Usage): number {
@@ -24,13 +45,33 @@ export function costOf(price: Price, usage: Usage): number {
   return ((usage.prompt - cached) * price.input_per_mtok + cached * cachedPrice + usage.completion * price.output_per_mtok) / 1e6;
 }
 
-/** What to reserve before the serving target is known: the dearest target of the route. */
-export function reserveCost(config: GatewayConfig, route: Route, estimate: Estimate): number {
-  let most = 0;
-  for (const target of route.targets) {
-    const price = priceOf(config, target.provider, target.model);
-    if (price) most = Math.max(most, costOf(price, estimate));
+interface RoutePrices {
+  prices: Price[];
+  /** Targets (`provider/model`) with no price: a budgeted key may not call this route. */
+  unpriced: string[];
+}
+
+// Routes are memoized per config by resolve.ts, so a route's prices are looked up once.
+const byRoute = new WeakMap<Pick<Route, 'targets'>, RoutePrices>();
+
+export function routePrices(config: GatewayConfig, route: Pick<Route, 'targets'>): RoutePrices {
+  let found = byRoute.get(route);
+  if (!found) {
+    found = { prices: [], unpriced: [] };
+    for (const target of route.targets) {
+      const price = priceOf(config, target.provider, target.model);
+      if (price) found.prices.push(price);
+      else found.unpriced.push(target.id);
+    }
+    byRoute.set(route, found);
   }
+  return found;
+}
+
+/** What to reserve before the serving target is known: the dearest target of the route. */
+export function reserveCost(config: GatewayConfig, route: Pick<Route, 'targets'>, estimate: Estimate): number {
+  let most = 0;
+  for (const price of routePrices(config, route).prices) most = Math.max(most, costOf(price, estimate));
   return most;
 }
 

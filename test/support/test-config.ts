@@ -74,7 +74,8 @@ export function testGatewayConfig(port: number) {
         ],
       },
       demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
-      'fleet-model': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
+      // Its own upstream model: a fleet rule covers its targets however they are called.
+      'fleet-model': { targets: [{ provider: 'fixture', model: 'fleet-upstream' }] },
       // Resilience (retries per alias; the gateway default in tests is none).
       ...Object.fromEntries(
         ['429ms', '429s', '429date', '429reset', '429garbage', '500'].map((mode) => [
@@ -117,6 +118,13 @@ export function testGatewayConfig(port: number) {
       'cached-500': { targets: [{ provider: 'fixture', model: 'fault-500' }], cache: { enabled: true } },
       'cached-reset': { targets: [{ provider: 'fixture', model: 'fault-reset-stream' }], cache: { enabled: true } },
       'cached-no-done': { targets: [{ provider: 'fixture', model: 'fault-no-done' }], cache: { enabled: true } },
+      // Limits exactness (test/limits-exactness.test.ts): rules and prices follow the upstream model.
+      'exact-chat': { targets: [{ provider: 'fixture', model: 'exact-chat' }] },
+      'exact-direct-alias': { targets: [{ provider: 'fixture', model: 'exact-direct' }] },
+      'exact-fleet': { targets: [{ provider: 'fixture', model: 'exact-fleet' }] },
+      'exact-fleet-alias': { targets: [{ provider: 'fixture', model: 'exact-fleet-direct' }] },
+      'priced-chat': { targets: [{ provider: 'fixture', model: 'priced-chat' }] },
+      'half-priced': { targets: [{ provider: 'fixture', model: 'priced-chat' }, { provider: 'fixture', model: 'unpriced-chat' }] },
     },
     keys: {
       'team-a': { secrets: ['KEY_TEAM_A', 'KEY_TEAM_A_NEXT'], models: ['*'] },
@@ -128,13 +136,22 @@ export function testGatewayConfig(port: number) {
       'tenant-x2': { secrets: ['KEY_TENANT_X2'], cache_scope: 'tenant-x' },
     },
     limits: {
-      models: { 'fleet-model': { requests: [{ limit: 3, window_s: 3600 }] } },
+      models: {
+        'fleet-model': { requests: [{ limit: 3, window_s: 3600 }] },
+        'exact-fleet': { requests: [{ limit: 2, window_s: 600 }] },
+        'fixture/exact-fleet-direct': { requests: [{ limit: 2, window_s: 600 }] },
+      },
       auth_failures: { limit: 5, window_s: 60 },
       default_max_tokens: 50,
     },
     prices: {
       'openai/gpt-test': { input_per_mtok: 10, output_per_mtok: 30 },
       'demo/demo-1': { input_per_mtok: 0, output_per_mtok: 0 },
+      // A key with a budget may call only priced models (the settlement test's calls).
+      'openai/text-embedding-test': { input_per_mtok: 0.1, output_per_mtok: 0 },
+      'fixture/fault-500': { input_per_mtok: 10, output_per_mtok: 30 },
+      'fixture/fault-stall-stream': { input_per_mtok: 10, output_per_mtok: 30 },
+      'fixture/priced-chat': { input_per_mtok: 100, output_per_mtok: 300 },
     },
     log: { batch_size: 20, flush_ms: 5 },
     // Tests of one behaviour should not trip another: no retries, breakers and retry
@@ -174,6 +191,14 @@ export const LIMITED_KEYS = {
   'cache-hits': { requests: [{ limit: 1000, window_s: 60 }], tokens_per_minute: 1_000_000, budget_usd: { daily: 10 } },
   evict: { requests: [{ limit: 100, window_s: 3600 }], tokens_per_minute: 1_000_000 },
   ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`exact-${i}`, { requests: [{ limit: 37, window_s: 3600 }] }])),
+  // test/limits-exactness.test.ts
+  'rule-alias': { models: { 'exact-chat': { requests: [{ limit: 2, window_s: 600 }] } } },
+  'rule-direct': { models: { 'fixture/exact-direct': { requests: [{ limit: 2, window_s: 600 }] } } },
+  'tpm-exact': { models: { 'gpt-test': { tokens_per_minute: 1000 } } },
+  'tpm-reserve': { tokens_per_minute: 1_000_000 },
+  'budget-exact': { budget_usd: { daily: 0.02 } },
+  'budget-unpriced': { budget_usd: { daily: 0.05 } },
+  'budget-default': { budget_usd: { daily: 0.05 } },
 } as const;
 
 function limitedKeys() {
