@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cacheKey, type KeyParts } from '../src/cache/canonical';
+import { cacheKey, canonicalJson, type KeyParts } from '../src/cache/canonical';
 import { type CacheDecision, type CachePlan, planCache } from '../src/cache/policy';
 import { parseConfig } from '../src/config/load';
 import type { GatewayConfig } from '../src/config/schema';
@@ -367,5 +367,45 @@ describe('cache policy decisions', () => {
   it('rejects a garbage TTL or cache directive with a 400', async () => {
     const bad: Record<string, string>[] = [{ 'x-gateway-cache-ttl': 'soon' }, { 'x-gateway-cache-ttl': '0' }, { 'x-gateway-cache-ttl': '-3' }, { 'cf-aig-cache-ttl': 'Infinity' }, { 'x-gateway-cache-ttl': '' }, { 'x-gateway-cache': 'maybe' }];
     for (const headers of bad) await expect(plan(base, body, { headers })).rejects.toSatisfy((e) => e instanceof GatewayError && e.status === 400);
+  });
+});
+
+describe('cache key: hostile shapes (issue 9, item 16)', () => {
+  /** The recursive canonical form the key format was defined with: the iterative one must match it. */
+  const reference = (value: unknown): string => {
+    if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+    if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+    const keys = Object.keys(value).filter((k) => (value as JsonObject)[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${reference((value as JsonObject)[k])}`).join(',')}}`;
+  };
+
+  it('canonicalJson never overflows the stack, and keeps the key format', async () => {
+    const levels = 200_000;
+    let array: unknown = [];
+    let object: unknown = {};
+    for (let i = 1; i < levels; i++) {
+      array = [array];
+      object = { a: object };
+    }
+    expect(canonicalJson(array)).toBe('['.repeat(levels) + ']'.repeat(levels));
+    expect(canonicalJson(object)).toBe('{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1));
+
+    fc.assert(fc.property(fc.jsonValue(), (value) => void expect(canonicalJson(value)).toBe(reference(value))), RUNS);
+    // An own __proto__ (as JSON.parse makes it) is written like any key, at any depth.
+    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":[1]}}'))).toBe('{"__proto__":{"x":[1]},"b":1}');
+  });
+
+  it('a top-level __proto__ is part of the key: bodies differing only in it never collide', async () => {
+    // JSON.parse makes `__proto__` an own property, as it does when the gateway reads a body.
+    const withProto = (body: JsonObject, value: unknown): JsonObject =>
+      JSON.parse(`{"__proto__":${JSON.stringify(value)},${JSON.stringify(body).slice(1)}`) as JsonObject;
+    const value = fc.jsonValue().filter((v) => v !== null); // an explicit null means "default", like leaving it out
+    await prop(fc.tuple(chatBody, value, value).filter(([, a, b]) => !sameJson(a, b)), async ([body, a, b]) => {
+      const plain = await keyOf(base, body);
+      const keyA = await keyOf(base, withProto(body, a));
+      expect(keyA).not.toBe(plain);
+      expect(keyA).not.toBe(await keyOf(base, withProto(body, b)));
+      expect(await keyOf(base, withProto(shuffleDeep(body, 7) as JsonObject, a))).toBe(keyA);
+    });
   });
 });

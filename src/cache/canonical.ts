@@ -65,7 +65,9 @@ function normalizeContent(content: unknown, level: CachePolicy['normalize']): un
 }
 
 function normalizeBody(endpoint: Endpoint, body: JsonObject, level: CachePolicy['normalize']): JsonObject {
-  const out: JsonObject = {};
+  // No prototype: on a plain object, `out['__proto__'] = v` would call the prototype
+  // setter and drop the field from the key (two bodies differing in it would collide).
+  const out: JsonObject = Object.create(null);
   for (const [field, value] of Object.entries(body)) {
     // OpenAI reads an explicit null as "default", the same as leaving the field out.
     if (!IGNORED.has(field) && value !== null) out[field] = value;
@@ -85,14 +87,63 @@ function normalizeBody(endpoint: Endpoint, body: JsonObject, level: CachePolicy[
   return out;
 }
 
-/** JSON with object keys sorted at every depth; arrays keep their order (it matters). */
+/** An open array or object of canonicalJson, and the position of its next element. */
+interface Frame {
+  items: readonly unknown[] | JsonObject;
+  /** Sorted keys of an object; undefined for an array. */
+  keys: string[] | undefined;
+  next: number;
+}
+
+/**
+ * JSON with object keys sorted at every depth; arrays keep their order (it matters).
+ * Iterative, with its own stack: the output must not depend on how deep a caller
+ * could nest (request validation bounds it, but a cache key must never be the thing
+ * that overflows). Keys come from Object.keys, so an own `__proto__` (JSON.parse
+ * makes one) counts like any other key. Sorted by UTF-16 code units, as the key
+ * format has always been.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const entries = Object.entries(value as JsonObject)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const stack: Frame[] = [];
+  let out = '';
+  let current = value;
+  for (;;) {
+    if (current === null || typeof current !== 'object') {
+      // undefined (in an array) and functions write null, as JSON.stringify does in arrays.
+      out += JSON.stringify(current) ?? 'null';
+    } else if (Array.isArray(current)) {
+      out += '[';
+      stack.push({ items: current, keys: undefined, next: 0 });
+    } else {
+      const object = current as JsonObject;
+      out += '{';
+      stack.push({ items: object, keys: Object.keys(object).filter((k) => object[k] !== undefined).sort(), next: 0 });
+    }
+    // Move to the next value to write, closing every container that is finished.
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (!top) return out;
+      if (top.keys) {
+        if (top.next < top.keys.length) {
+          const key = top.keys[top.next]!;
+          if (top.next++ > 0) out += ',';
+          out += `${JSON.stringify(key)}:`;
+          current = (top.items as JsonObject)[key];
+          break;
+        }
+        out += '}';
+      } else {
+        const items = top.items as readonly unknown[];
+        if (top.next < items.length) {
+          if (top.next > 0) out += ',';
+          current = items[top.next++];
+          break;
+        }
+        out += ']';
+      }
+      stack.pop();
+    }
+  }
 }
 
 export interface KeyParts {

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { GatewayConfig } from '../../config/schema';
+import { GatewayError } from '../../errors';
 import { authorize, mayUse, resolveModel } from '../../routing/resolve';
 import type { AppEnv } from '../context';
 
@@ -24,9 +25,28 @@ export function listModels(c: Context<AppEnv>): Response {
   return c.json({ object: 'list', data });
 }
 
+/**
+ * Hono has already decoded what decodeURI can (leaving `%2F`, `%25` and the like, and
+ * any malformed escape, as they came); this decodes the rest. A malformed escape
+ * (`%ZZ`, a cut UTF-8 sequence) makes decodeURIComponent throw a URIError: that is
+ * the caller's mistake, not ours, so it is undefined here and a 400 above.
+ */
+function decodeModelId(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 export function getModel(c: Context<AppEnv>): Response {
   const config = c.get('config');
-  const id = decodeURIComponent(c.req.path.slice('/v1/models/'.length));
+  const raw = c.req.path.slice('/v1/models/'.length);
+  const id = decodeModelId(raw);
+  if (id === undefined) {
+    c.get('call').model = raw;
+    throw new GatewayError('invalid_request', 'Invalid request: the model id in the URL is not valid percent-encoding', { param: 'model' });
+  }
   c.get('call').model = id;
   const route = resolveModel(config, id);
   authorize(c.get('caller').policy, route);
