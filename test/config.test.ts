@@ -175,6 +175,7 @@ describe('parseConfig', () => {
         defaults: {},
         models: {},
         default_max_tokens: 4096,
+        image_tokens: 4096,
         prompt_bytes_per_token: 1,
         lease_s: 900,
         on_unavailable: 'closed',
