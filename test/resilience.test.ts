@@ -98,7 +98,7 @@ describe('fleet-wide circuit breaker', () => {
 
     const blocked = await timed('breaker-dead');
     expect(blocked.res.status).toBe(503);
-    expect(blocked.ms).toBeLessThan(100);
+    expect(blocked.ms).toBeLessThan(300);
     expect(Number(blocked.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await blocked.res.json()) as { error: { code: string } }).error.code).toBe('all_targets_unavailable');
     expect(await upstreamSaw(blocked.id)).toHaveLength(0);
@@ -122,7 +122,7 @@ describe('fleet-wide circuit breaker', () => {
     expect(first.res.status).toBe(502);
     await expect.poll(async () => (await timed('all-down')).res.status, { timeout: 2000 }).toBe(503);
     const down = await timed('all-down');
-    expect(down.ms).toBeLessThan(100);
+    expect(down.ms).toBeLessThan(300);
     const wait = Number(down.res.headers.get('retry-after-ms'));
     expect(wait).toBeGreaterThan(3000);
     expect(wait).toBeLessThanOrEqual(5000);
