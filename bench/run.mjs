@@ -1,140 +1,174 @@
-// Benchmark: the built Worker (wrangler deploy --dry-run output) in miniflare, with real
-// local D1 and Durable Objects, driven from Node. No wrangler dev proxy in between.
-// Usage: npm run bench [-- --requests 2000 --concurrency 32]
-import { Miniflare } from 'miniflare';
-import { createServer } from 'node:http';
+// npm run bench [-- --quick] [-- --seconds 5 --rounds 1 --streams 200 --tight 1000 --no-portkey]
+// The floor, the gateway and Portkey side by side against one local upstream, in one run.
+// Scenarios, method and caveats: bench/README.md. Results: bench/results/latest.{json,md}.
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLoop, run, streamLoop } from './load.mjs';
+import { BINDINGS, CLOSED, GATEWAY_PATHS, KEYS, OPEN, PEER_BODY, STREAMS, rowName } from './scenarios.mjs';
+import { killAll, startFloor, startGateway, startPortkey, startUpstream } from './targets.mjs';
+import { verify } from './verify.mjs';
+import { write } from './report.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const num = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? Number(argv[i + 1]) : fallback; };
+const quick = flag('quick');
+const opts = {
+  seconds: num('seconds', quick ? 2 : 5),
+  rounds: num('rounds', 1),
+  streams: num('streams', quick ? 40 : 200),
+  tight: num('tight', quick ? 300 : 1000),
+  rate: num('rate', 100),
+  connections: [16, 64],
+  portkey: !flag('no-portkey'),
 };
-const REQUESTS = arg('requests', 2000);
-const CONCURRENCY = arg('concurrency', 32);
+const log = (...a) => console.error(...a);
 
-// A local OpenAI-style upstream that answers at once, so a miss pays a real HTTP round trip.
-const upstream = createServer((req, res) => {
-  let raw = '';
-  req.on('data', (chunk) => (raw += chunk));
-  req.on('end', () => {
-    const body = JSON.parse(raw);
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({
-      id: 'chatcmpl-bench', object: 'chat.completion', created: 1700000000, model: body.model,
-      choices: [{ index: 0, message: { role: 'assistant', content: 'benchmark answer' }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
-    }));
-  });
-});
-await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-const upstreamUrl = `http://127.0.0.1:${upstream.address().port}/v1`;
+// A hard bound: whatever happens, the bench ends and takes its processes with it.
+const watchdog = setTimeout(() => { log('bench: over 15 minutes, giving up'); killAll(); process.exit(2); }, 15 * 60_000);
+watchdog.unref();
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { killAll(); process.exit(130); });
 
-execSync('npx wrangler deploy --dry-run --outdir dist --env=""', { stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+log('building the gateway (wrangler deploy --dry-run)...');
+try {
+  execSync('npx wrangler deploy --dry-run --outdir dist --env=""', { cwd: root, stdio: 'pipe', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+} catch (error) {
+  log(`bench: the build failed (npm run build shows why):\n${String(error.stderr ?? error.stdout ?? error).slice(-2000)}`);
+  process.exit(1);
+}
 
-const config = {
-  providers: { demo: { kind: 'demo' }, local: { kind: 'openai-compatible', base_url: upstreamUrl, allow_private_network: true } },
-  models: {
-    demo: { targets: [{ provider: 'demo', model: 'demo-1' }] },
-    upstream: { targets: [{ provider: 'local', model: 'm' }] },
-    cached: { targets: [{ provider: 'local', model: 'm' }], cache: { enabled: true } },
-  },
-  keys: {
-    open: { secrets: ['KEY_OPEN'] },
-    limited: {
-      secrets: ['KEY_LIMITED'],
-      limits: { requests: [{ limit: 1e9, window_s: 60 }, { limit: 1e9, window_s: 3600 }], tokens_per_minute: 1e12, concurrency: 10000, budget_usd: { daily: 1e9 } },
-    },
-  },
-  prices: { 'demo/demo-1': { input_per_mtok: 1, output_per_mtok: 2 } },
-};
+const upstream = await startUpstream();
+const targets = { upstream };
+let results;
+try {
+  targets.floor = await startFloor(upstream.url);
+  targets.gateway = await startGateway(upstream.url, { tight: opts.tight });
+  const pk = opts.portkey ? await startPortkey(upstream.url) : { missing: 'skipped (--no-portkey)' };
+  if (pk.missing) log(`Portkey not measured: ${pk.missing}`);
+  else targets.portkey = pk;
+  results = await measureAll(targets, pk.missing);
+} finally {
+  for (const t of ['floor', 'gateway']) await targets[t]?.stop().catch(() => {});
+  targets.portkey?.stop();
+  upstream.stop();
+  killAll();
+}
+clearTimeout(watchdog);
 
-const persist = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: 'dist/index.js',
-  compatibilityDate: '2026-05-01',
-  compatibilityFlags: ['enable_request_signal'],
-  d1Databases: { DB: 'bench-log' },
-  kvNamespaces: ['CACHE'],
-  durableObjects: { LIMITER: { className: 'Limiter', useSQLite: true }, HEALTH: { className: 'Health', useSQLite: true } },
-  bindings: { GATEWAY_CONFIG: config, KEY_OPEN: 'sk-bench-open', KEY_LIMITED: 'sk-bench-limited' },
-  d1Persist: persist,
-  durableObjectsPersist: persist,
-});
-const db = await mf.getD1Database('DB');
-for (const file of readdirSync('migrations').sort()) {
-  const sql = readFileSync(join('migrations', file), 'utf8').replace(/--.*$/gm, '');
-  for (const statement of sql.split(';').map((s) => s.trim()).filter(Boolean)) {
-    await db.prepare(statement).run();
+async function measureAll(targets, portkeyMissing) {
+  const started = Date.now();
+  const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
+  // Everything the gateway answered, to check the call log against; per key, to check the limiter.
+  // Unanswered: sent, but no response seen (in flight when a timed run stopped, or an error).
+  const tally = { answered: 0, unanswered: 0, byKey: { limited: {}, open: {}, tight: {} }, unansweredByKey: { limited: 0, open: 0, tight: 0 } };
+  const count = (key, statuses, unanswered = 0) => {
+    tally.unansweredByKey[key] += unanswered;
+    for (const [status, n] of Object.entries(statuses)) {
+      tally.answered += n;
+      tally.byKey[key][status] = (tally.byKey[key][status] ?? 0) + n;
+    }
+    tally.unanswered += unanswered;
+  };
+
+  const gatewayRun = async (path, key, load, tag) => {
+    const r = await run(targets.gateway, { body: GATEWAY_PATHS[path].body(tag), headers: KEYS[key], ...load });
+    count(key, r.statuses, r.sent - r.answered);
+    return r;
+  };
+  const runOnce = (target, path, key, load, tag) =>
+    target === 'gateway' ? gatewayRun(path, key, load, tag) : run(targets[target], { body: PEER_BODY, ...load });
+  const present = (target) => Boolean(targets[target]);
+  // Each closed-loop run is a fixed number of requests, sized from the warm-up's rate to last
+  // about opts.seconds (and bounded at 6x that): no request is cut when it ends.
+  const rateOf = new Map();
+  const once = (target, path, key, load, tag) => {
+    const amount = Math.max(load.connections * 4, Math.round((rateOf.get(`${target}|${path}|${key}`) ?? 200) * opts.seconds));
+    return runOnce(target, path, key, { ...load, amount, limitS: opts.seconds * 6 + 5 }, tag);
+  };
+
+  log('warming up...');
+  for (const target of ['floor', 'portkey']) if (present(target)) {
+    rateOf.set(`${target}|peer|undefined`, (await runOnce(target, 'peer', undefined, { connections: 16, amount: 1000 })).rps);
   }
+  for (const path of Object.keys(GATEWAY_PATHS)) for (const key of ['limited', 'open']) {
+    rateOf.set(`gateway|${path}|${key}`, (await gatewayRun(path, key, { connections: 16, amount: 400 }, `warm-${key}`)).rps);
+  }
+  await new Promise((r) => setTimeout(r, 300)); // cache writes happen in waitUntil
+
+  const closed = [];
+  for (const connections of opts.connections) {
+    for (const [target, path, key] of CLOSED) {
+      if (!present(target)) continue;
+      const rounds = [];
+      for (let r = 0; r < opts.rounds; r++) {
+        rounds.push(await once(target, path, key, { connections }, `c${connections}-r${r}`));
+      }
+      rounds.sort((a, b) => a.rps - b.rps);
+      const row = { name: rowName(target, path, key), target, path, key, ...rounds[Math.floor(rounds.length / 2)], rounds: rounds.map((x) => Math.round(x.rps)) };
+      log(`${connections} conns  ${row.name}: ${row.rps.toFixed(0)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  cpu ${row.cpuMsPerReq.toFixed(2)} ms/req  errors ${row.errors}`);
+      closed.push(row);
+    }
+  }
+
+  const bindings = [];
+  for (const [binding, name] of BINDINGS) {
+    const load = { body: PEER_BODY, headers: { 'x-bench-binding': binding }, connections: 16 };
+    const warm = await run(targets.floor, { ...load, amount: 300 });
+    const r = await run(targets.floor, { ...load, amount: Math.max(64, Math.round(warm.rps * opts.seconds)), limitS: opts.seconds * 6 + 5 });
+    log(`16 conns  ${name}: ${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  cpu ${r.cpuMsPerReq.toFixed(2)} ms/req`);
+    bindings.push({ name, binding, ...r });
+  }
+
+  const open = [];
+  for (const [target, path, key] of OPEN) {
+    if (!present(target)) continue;
+    const load = { rate: opts.rate, count: opts.rate * opts.seconds, connections: 16 };
+    let r;
+    if (target === 'gateway') {
+      r = await openLoop(targets.gateway, { body: GATEWAY_PATHS[path].body('open'), headers: KEYS[key], ...load });
+      count(key, Object.fromEntries(Object.entries(r.statuses).filter(([s]) => s !== '0')), r.statuses[0] ?? 0);
+    } else {
+      r = await openLoop(targets[target], { body: PEER_BODY, ...load });
+    }
+    const row = { name: rowName(target, path, key), target, path, key, ...r };
+    log(`${opts.rate} req/s  ${row.name}: p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  (${row.rps.toFixed(0)} req/s done)`);
+    open.push(row);
+  }
+
+  const streams = [];
+  for (const [label, target, body, key] of STREAMS) {
+    if (!present(target)) { streams.push({ label, target, failure: portkeyMissing }); continue; }
+    const headers = key ? KEYS[key] : {};
+    if (label.includes('replayed')) {
+      const prime = await streamLoop(targets[target], { body, headers, count: 1 }); // stores the entry
+      count(key, { 200: prime.count });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const r = await streamLoop(targets[target], { body, headers, count: opts.streams });
+    if (r.failure && target === 'portkey') r.failure += ` — Portkey logged: ${targets.portkey.stderr().trim().split('\n').slice(0, 2).join(' ')}`;
+    if (key) count(key, { 200: r.count }, r.failure ? 1 : 0);
+    const row = { label, target, ...r };
+    log(`stream ${label}: ${r.failure ? `FAILED ${r.failure}` : `first chunk p50 ${r.first.p50.toFixed(2)} ms, total p50 ${r.total.p50.toFixed(2)} ms, ${r.chunksPerStream.toFixed(1)} network chunks, ${r.eventsPerStream.toFixed(1)} events`}`);
+    streams.push(row);
+  }
+
+  // Over-admission: push one key with a small limit past it at 64 connections; count 200s.
+  const tightRun = await gatewayRun('hit', 'tight', { connections: 64, amount: Math.round(opts.tight * 1.5), limitS: 60 }, 'tight');
+  const over = { limit: opts.tight, sent: tightRun.sent, admitted: tightRun.statuses[200] ?? 0, refused: tightRun.statuses[429] ?? 0, statuses: tightRun.statuses };
+  over.overAdmitted = Math.max(0, over.admitted - opts.tight);
+  over.underAdmitted = Math.max(0, Math.min(opts.tight, over.sent) - over.admitted);
+  log(`over-admission: limit ${over.limit}, ${over.admitted} admitted, ${over.refused} refused, over-admitted ${over.overAdmitted}`);
+
+  log('checking the call log and the limiter...');
+  const checks = await verify(targets.gateway, tally, opts.tight);
+  return { opts, started: new Date(started).toISOString(), seconds: Math.round((Date.now() - started) / 1000), portkey: portkeyMissing ?? '@portkey-ai/gateway ' + portkeyVersion(), load: loadBefore, closed, bindings, open, streams, over, checks };
 }
 
-const body = JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'benchmark me' }] });
-async function call(key, payload = body) {
-  const started = performance.now();
-  const res = await mf.dispatchFetch('http://gateway/v1/chat/completions', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: payload,
-  });
-  await res.text();
-  if (res.status !== 200) throw new Error(`status ${res.status}`);
-  return performance.now() - started;
+function portkeyVersion() {
+  try { return execSync('node -p "require(\'@portkey-ai/gateway/package.json\').version"', { cwd: root }).toString().trim(); } catch { return '?'; }
 }
 
-async function latencies(n, payloadFor) {
-  const times = [];
-  for (let i = 0; i < n; i++) times.push(await call('sk-bench-open', payloadFor(i)));
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 0.5), p95: pct(times, 0.95) };
-}
-
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-
-async function sequential(key, n) {
-  const times = [];
-  for (let i = 0; i < n; i++) times.push(await call(key));
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 0.5), p95: pct(times, 0.95) };
-}
-
-async function throughput(key, n, concurrency) {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < n) await call(key);
-  }));
-  return n / ((performance.now() - started) / 1000);
-}
-
-for (const key of ['sk-bench-open', 'sk-bench-limited']) await sequential(key, 200); // warm up
-const open = await sequential('sk-bench-open', REQUESTS / 2);
-const limited = await sequential('sk-bench-limited', REQUESTS / 2);
-const openRps = await throughput('sk-bench-open', REQUESTS, CONCURRENCY);
-const limitedRps = await throughput('sk-bench-limited', REQUESTS, CONCURRENCY);
-const chat = (model, content) => JSON.stringify({ model, temperature: 0, messages: [{ role: 'user', content }] });
-const uncached = await latencies(REQUESTS / 4, (i) => chat('upstream', `uncached ${i}`));
-const misses = await latencies(REQUESTS / 4, (i) => chat('cached', `miss ${i}`));
-await call('sk-bench-open', chat('cached', 'the hit'));
-await new Promise((resolve) => setTimeout(resolve, 200)); // the entry is written in waitUntil
-const hits = await latencies(REQUESTS / 4, () => chat('cached', 'the hit'));
-await new Promise((resolve) => setTimeout(resolve, 200)); // the last log batch is written in waitUntil
-const rows = await db.prepare('SELECT COUNT(*) AS n FROM calls').first();
-const hitRows = await db.prepare("SELECT COUNT(*) AS n FROM calls WHERE cache_status = 'HIT'").first();
-
-const ms = (x) => `${x.toFixed(2)} ms`;
-console.log(`sequential, no limits:   p50 ${ms(open.p50)}  p95 ${ms(open.p95)}`);
-console.log(`sequential, 6 rules:     p50 ${ms(limited.p50)}  p95 ${ms(limited.p95)}`);
-console.log(`admission adds (p50):    ${ms(limited.p50 - open.p50)}`);
-console.log(`throughput, no limits:   ${openRps.toFixed(0)} req/s (${CONCURRENCY} concurrent)`);
-console.log(`throughput, one key's limiter object: ${limitedRps.toFixed(0)} req/s (${CONCURRENCY} concurrent)`);
-console.log(`upstream, no cache:      p50 ${ms(uncached.p50)}  p95 ${ms(uncached.p95)}`);
-console.log(`cache miss (+store):     p50 ${ms(misses.p50)}  p95 ${ms(misses.p95)}`);
-console.log(`cache hit:               p50 ${ms(hits.p50)}  p95 ${ms(hits.p95)}  (${hitRows.n} hits logged)`);
-const expected = 400 + REQUESTS + 2 * REQUESTS + (3 * REQUESTS) / 4 + 1;
-console.log(`call log rows written:   ${rows.n} of ${expected} calls`);
-await mf.dispose();
-upstream.close();
+if (results) write(results);

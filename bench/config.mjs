@@ -1,0 +1,37 @@
+// The gateway's operator config for the bench (docs/configuration.md): two model aliases
+// on the local upstream, cache on for one and off for the other; one limited key
+// (several rules), one unlimited key, one key with a small limit (for over-admission);
+// the D1 call log on (it always is: the DB binding).
+export const SECRETS = { KEY_LIMITED: 'sk-bench-limited', KEY_OPEN: 'sk-bench-open', KEY_TIGHT: 'sk-bench-tight' };
+
+/** `tight` is the small limit the over-admission scenario pushes past. */
+export function gatewayConfig(upstreamUrl, { tight }) {
+  return {
+    providers: {
+      // allow_private_network: a loopback base_url is refused otherwise.
+      local: { kind: 'openai-compatible', base_url: upstreamUrl, allow_private_network: true },
+    },
+    models: {
+      cached: { targets: [{ provider: 'local', model: 'm' }], cache: { enabled: true } },
+      uncached: { targets: [{ provider: 'local', model: 'm' }], cache: { enabled: false } },
+    },
+    keys: {
+      limited: {
+        secrets: ['KEY_LIMITED'],
+        limits: {
+          requests: [{ limit: 1e9, window_s: 60 }, { limit: 1e9, window_s: 3600 }],
+          tokens_per_minute: 1e12,
+          concurrency: 10_000,
+          budget_usd: { daily: 1e9 },
+        },
+      },
+      open: { secrets: ['KEY_OPEN'] },
+      tight: { secrets: ['KEY_TIGHT'], limits: { requests: [{ limit: tight, window_s: 3600 }] } },
+    },
+    prices: { 'local/m': { input_per_mtok: 1, output_per_mtok: 2 } },
+  };
+}
+
+/** The limiter rules of the limited key whose counts are checked after the load (rules.ts names). */
+export const LIMITED_COUNT_RULE = { name: 'requests:3600s', kind: 'requests', limit: 1e9, window_ms: 3_600_000 };
+export const TIGHT_COUNT_RULE = (tight) => ({ name: 'requests:3600s', kind: 'requests', limit: tight, window_ms: 3_600_000 });

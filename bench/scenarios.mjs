@@ -1,0 +1,62 @@
+// What is measured: targets, keys and bodies per scenario. See bench/README.md.
+import { SECRETS } from './config.mjs';
+
+const RUN = Date.now().toString(36); // fresh prompts per run: a miss is a miss
+const chat = (model, content, extra = {}) => JSON.stringify({ model, temperature: 0, messages: [{ role: 'user', content }], ...extra });
+const bearer = (secret) => ({ authorization: `Bearer ${secret}` });
+
+export const KEYS = {
+  limited: bearer(SECRETS.KEY_LIMITED),
+  open: bearer(SECRETS.KEY_OPEN),
+  tight: bearer(SECRETS.KEY_TIGHT),
+};
+
+/** Gateway paths. `key` is the key id in config.mjs. */
+export const GATEWAY_PATHS = {
+  miss: { label: 'cache miss', body: (tag) => (i) => chat('cached', `miss ${RUN} ${tag} ${i}`) },
+  off: { label: 'cache off', body: () => () => chat('uncached', 'the same question') },
+  hit: { label: 'cache hit', body: () => () => chat('cached', 'the hit') },
+};
+
+/** Bodies for the floor and Portkey: a plain chat call (they forward it upstream). */
+export const PEER_BODY = () => chat('m', 'the same question');
+
+/** Closed-loop rows: [target, path, key]; each at every connection count. */
+export const CLOSED = [
+  ['floor', 'peer'],
+  ['portkey', 'peer'],
+  ['gateway', 'miss', 'limited'],
+  ['gateway', 'off', 'limited'],
+  ['gateway', 'hit', 'limited'],
+  ['gateway', 'miss', 'open'],
+  ['gateway', 'off', 'open'],
+  ['gateway', 'hit', 'open'],
+];
+
+/** What one emulated binding costs alone: the floor paying for it first (16 connections). */
+export const BINDINGS = [
+  ['kv', 'floor + 1 KV read'],
+  ['do', 'floor + 1 Durable Object call (SQLite write)'],
+  ['do2', 'floor + 2 Durable Object calls, one after the other'],
+];
+
+/** Open-loop rows at a fixed rate. */
+export const OPEN = [
+  ['floor', 'peer'],
+  ['portkey', 'peer'],
+  ['gateway', 'miss', 'limited'],
+  ['gateway', 'off', 'limited'],
+  ['gateway', 'hit', 'limited'],
+];
+
+/** Stream rows: [label, target, body, key]. `replay` is primed first so that it is a cache hit. */
+export const STREAMS = [
+  ['upstream (direct)', 'upstream', () => chat('m', 'stream me', { stream: true })],
+  ['floor', 'floor', () => chat('m', 'stream me', { stream: true })],
+  ['portkey', 'portkey', () => chat('m', 'stream me', { stream: true })],
+  ['gateway live (cache off)', 'gateway', () => chat('uncached', 'stream me', { stream: true }), 'limited'],
+  ['gateway live (cache miss)', 'gateway', (i) => chat('cached', `stream miss ${RUN} ${i}`, { stream: true }), 'limited'],
+  ['gateway replayed from cache', 'gateway', () => chat('cached', 'stream the hit', { stream: true }), 'limited'],
+];
+
+export const rowName = (target, path, key) => (target === 'gateway' ? `gateway ${GATEWAY_PATHS[path].label}, ${key === 'open' ? 'unlimited' : 'limited'} key` : target);
