@@ -92,6 +92,49 @@ describe('a stream that fails after its first byte', () => {
   });
 });
 
+describe('stream events the upstream frames oddly', () => {
+  it('re-frames an event spread over several data: lines as one line the openai client parses', async () => {
+    const stream = await client().chat.completions.create({ model: 'fixture/fault-multiline-data', messages: hello, stream: true });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toBe('echo: tell me a story');
+    expect(finish).toBe('stop');
+  });
+
+  it('sends each multi-line event on one data: line, and logs a complete stream', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'fixture/fault-multiline-data', messages: hello, stream: true });
+    const id = res.headers.get('x-request-id')!;
+    const body = await res.text();
+    const lines = body.split('\n').filter(Boolean);
+    expect(lines.every((line) => line.startsWith('data: '))).toBe(true);
+    expect(lines.at(-1)).toBe('data: [DONE]');
+    for (const line of lines.slice(0, -1)) expect(() => JSON.parse(line.slice(6))).not.toThrow();
+    expect(await logRow(id)).toMatchObject({ status: 200, stream_cut: 0, error_code: null });
+  });
+
+  it('ends with the error event, not [DONE], when a data line mid-stream is not JSON; the row says cut', async () => {
+    const { id, events } = await streamEvents('fixture/fault-bad-data-line');
+    expect(events[0]).toContain('"role":"assistant"');
+    expect(events.some((e) => e.includes('oops'))).toBe(false);
+    expectOneErrorEventLast(events, 'upstream_invalid_response');
+    expect(await logRow(id)).toMatchObject({ status: 200, stream_cut: 1, error_code: 'upstream_invalid_response' });
+  });
+
+  it('makes the openai client raise on a bad data line, after the text before it', async () => {
+    const stream = await client().chat.completions.create({ model: 'fixture/fault-bad-data-line', messages: hello, stream: true });
+    let text = '';
+    const consume = async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    };
+    await expect(consume()).rejects.toBeInstanceOf(OpenAI.APIError);
+    expect(text).toBe('echo: ');
+  });
+});
+
 describe('a stream that fails before its first byte', () => {
   it('answers with an ordinary error status', async () => {
     const res = await postJson('/v1/chat/completions', { model: 'fixture/fault-503', messages: hello, stream: true });

@@ -44,7 +44,9 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
     // The limiter counts exactly what the log says this call used.
     if (admission) ctx.waitUntil(admission.settle().catch((e) => console.error(`limiter settle failed: ${String(e)}`)));
   };
-  if (call.bodyDone) ctx.waitUntil(call.bodyDone.then(finish));
+  // A stream ends exactly once, however its client leaves (streaming/relay.ts end), so
+  // bodyDone always settles: the row is written and the slot and reservation settled.
+  if (call.bodyDone) ctx.waitUntil(call.bodyDone.then(finish, finish));
   else finish();
 });
 

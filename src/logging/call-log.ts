@@ -17,8 +17,8 @@ export interface LogSettings {
 const INSERT = `INSERT OR IGNORE INTO calls (
   request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status,
   error_code, stream_cut, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
-  attempts, cache_status, cost_usd, cached_tokens, limit_status, limited_by, saved_usd
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)`;
+  attempts, cache_status, cost_usd, cached_tokens, limit_status, limited_by, saved_usd, usage_source
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)`;
 
 const INSERT_ATTEMPT = `INSERT OR IGNORE INTO attempts (
   request_id, n, ts, provider, model, status, error_code, latency_ms, wait_ms, decision
@@ -64,6 +64,8 @@ function callValues(call: CallRecord, ts: string, endedAt: number): unknown[] {
     call.limitStatus,
     call.limitedBy,
     call.savedUsd,
+    // Who counted the tokens (migrations/0006): provider, gateway, or NULL with no tokens.
+    call.promptTokens === null && call.completionTokens === null ? null : call.usageSource,
   ];
 }
 

@@ -52,6 +52,11 @@ export interface CallRecord {
   firstByteAt: number | null;
   promptTokens: number | null;
   completionTokens: number | null;
+  /**
+   * Who counted the tokens: `provider` (its usage), `gateway` (a stream it reported
+   * none for, counted by streaming/usage.ts countStreamed); null when none were.
+   */
+  usageSource: 'provider' | 'gateway' | null;
   /** Every upstream attempt, and every target skipped, in order (see upstreamCalls). */
   attemptLog: AttemptRecord[];
   /** Prompt tokens the provider served from its prompt cache. */
@@ -84,6 +89,7 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     firstByteAt: null,
     promptTokens: null,
     completionTokens: null,
+    usageSource: null,
     attemptLog: [],
     cachedTokens: null,
     cacheStatus: null,

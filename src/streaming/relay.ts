@@ -1,8 +1,9 @@
 import { GatewayError, toErrorBody } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import type { Served } from '../routing/dispatch';
-import { readUsage, recordUsage } from './usage';
+import { scanEvent } from './scan';
 import { SseParser, type SseEvent } from './sse';
+import { countStreamed, readUsage, recordUsage, type Streamed } from './usage';
 
 /**
  * Relays an upstream SSE stream to the client as OpenAI chat/completion chunks.
@@ -16,10 +17,21 @@ import { SseParser, type SseEvent } from './sse';
  *   (workerd shows a client a clean end when a response stream errors, so erroring
  *   the stream itself would hide the failure.)
  * - Idle timeout: only data events count as progress; keep-alive comments do not.
+ * - Each event goes out as one `data:` line; an event that is not a JSON object
+ *   ends the stream with the error event (scan.ts), never as if it were complete.
+ * - The call ends exactly once (`end` below), however the client leaves, and a
+ *   stream the provider reported no usage for is counted by the gateway.
  */
 
 const encoder = new TextEncoder();
 const DONE = encoder.encode('data: [DONE]\n\n');
+/**
+ * How long past its total timeout a stream may go without ending before the
+ * backstop ends it: the attempt's own total timer aborts the upstream at
+ * total_ms, so only a stream nobody pulls any more (the runtime dropped it
+ * without cancel() or an error) is still open then.
+ */
+const BACKSTOP_MARGIN_MS = 2_000;
 
 /** Sees every chunk the upstream sent (usage included), then whether the stream ended properly. */
 export interface StreamTap {
@@ -31,15 +43,28 @@ export interface RelayOptions {
   served: Served;
   record: CallRecord;
   clientWantsUsage: boolean;
+  /** The request's signal: aborts when the client disconnects. */
+  clientSignal: AbortSignal;
+  /** The prompt's tokens as the limiter estimates them, for a stream the provider reports no usage for. */
+  estimatePrompt: () => number;
   tap?: StreamTap | undefined;
 }
 
-export function relay({ served, record, clientWantsUsage, tap }: RelayOptions): ReadableStream<Uint8Array> {
+/** How a stream ended: its terminator relayed, an in-band error event, or the client gone. */
+type Ending = { kind: 'complete' } | { kind: 'failed'; error: GatewayError } | { kind: 'gone' };
+
+const COMPLETE: Ending = { kind: 'complete' };
+const GONE: Ending = { kind: 'gone' };
+const failed = (error: GatewayError): Ending => ({ kind: 'failed', error });
+
+export function relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap }: RelayOptions): ReadableStream<Uint8Array> {
   const { call, provider } = served;
   const idleMs = call.target.timeouts.idle_ms;
   const reader = served.body!.getReader();
   const parser = new SseParser();
   const decoder = new TextDecoder();
+  const streamed: Streamed = { bytes: 0, events: 0 };
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
   let lastProgress = Date.now();
   let sawFinish = false;
   let ended = false;
@@ -48,45 +73,72 @@ export function relay({ served, record, clientWantsUsage, tap }: RelayOptions): 
     bodyDone = resolve;
   });
 
-  const end = (controller: ReadableStreamDefaultController<Uint8Array>, error?: GatewayError) => {
+  /**
+   * Ends the call exactly once, whatever comes first: the stream's own end, the
+   * client's cancel(), the request's abort signal, or the backstop timer (workerd
+   * can drop a response stream whose client left without calling cancel() or
+   * erroring a pending read). The log row and the limiter's settlement wait on
+   * bodyDone, so every way out must come through here.
+   */
+  const end = (how: Ending): void => {
     if (ended) return;
     ended = true;
-    tap?.end(!error);
-    if (error) {
+    clearTimeout(backstop);
+    clientSignal.removeEventListener('abort', onAbort);
+    tap?.end(how.kind === 'complete');
+    if (how.kind === 'gone') {
+      record.status = 499;
+      record.errorCode = 'client_closed';
       record.streamCut = true;
-      record.errorCode = error.code;
-      controller.enqueue(encoder.encode(`data: ${JSON.stringify(toErrorBody(error))}\n\n`));
+      // Stop paying for tokens nobody reads.
+      served.abort();
+    } else if (how.kind === 'failed') {
+      record.streamCut = true;
+      record.errorCode = how.error.code;
     }
-    controller.close();
+    try {
+      if (how.kind === 'failed') controller.enqueue(encoder.encode(`data: ${JSON.stringify(toErrorBody(how.error))}\n\n`));
+      controller.close();
+    } catch {
+      // Already cancelled or dropped: nobody is reading.
+    }
+    countStreamed(record, streamed, estimatePrompt);
     served.finish();
-    bodyDone();
     reader.cancel().catch(() => {});
-  };
-
-  /** The client went away: stop paying for tokens nobody reads. */
-  const clientClosed = () => {
-    if (ended) return;
-    ended = true;
-    tap?.end(false);
-    record.status = 499;
-    record.errorCode = 'client_closed';
-    record.streamCut = true;
-    served.abort();
-    served.finish();
     bodyDone();
-    reader.cancel().catch(() => {});
   };
+  const onAbort = () => end(GONE);
+  clientSignal.addEventListener('abort', onAbort, { once: true });
+  const backstop = setTimeout(
+    () => end(served.clientGone() ? GONE : failed(new GatewayError('upstream_timeout', 'The stream outlived its total timeout'))),
+    call.target.timeouts.total_ms + BACKSTOP_MARGIN_MS,
+  );
 
   /** Forwards one event; true when something reached the client. */
-  const forward = (event: SseEvent, controller: ReadableStreamDefaultController<Uint8Array>): boolean => {
-    const data = provider.fromStreamEvent(call, event);
+  const forward = (event: SseEvent): boolean => {
+    let data = provider.fromStreamEvent(call, event);
     if (data === null) return false;
     lastProgress = Date.now();
     record.firstByteAt ??= lastProgress;
     if (data === '[DONE]') {
       controller.enqueue(DONE);
-      end(controller);
+      end(COMPLETE);
       return true;
+    }
+    // An event may span several data: lines, joined with LF (WHATWG HTML,
+    // "Server-sent events", dispatching an event). Relaying the LF would end our
+    // data: line early; in JSON a raw LF can only be whitespace between tokens, so
+    // a space keeps the value and makes it one line.
+    if (data.includes('\n')) data = data.replaceAll('\n', ' ');
+    const text = scanEvent(data);
+    if (text < 0) {
+      const detail = `Provider "${served.target.provider}" sent a stream event that is not JSON`;
+      end(failed(new GatewayError('upstream_invalid_response', detail)));
+      return true;
+    }
+    if (text > 0) {
+      streamed.bytes += text;
+      streamed.events++;
     }
     tap?.chunk(data);
     // Parsing every chunk would cost CPU on the hot path; only the rare chunks
@@ -94,7 +146,7 @@ export function relay({ served, record, clientWantsUsage, tap }: RelayOptions): 
     if (data.includes('"error"') || data.includes('"usage"')) {
       const chunk = safeParse(data);
       if (chunk?.error && !chunk.choices) {
-        end(controller, upstreamStreamError(chunk.error, served));
+        end(failed(upstreamStreamError(chunk.error, served)));
         return true;
       }
       const usage = readUsage(chunk?.usage);
@@ -109,26 +161,31 @@ export function relay({ served, record, clientWantsUsage, tap }: RelayOptions): 
   };
 
   return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+    start(c) {
+      controller = c;
+      if (clientSignal.aborted) end(GONE);
+    },
+    async pull() {
       try {
         for (;;) {
           const result = await readWithin(reader, lastProgress + idleMs - Date.now());
+          if (ended) return;
           if (result === 'idle') {
-            return end(controller, new GatewayError('upstream_timeout', `The provider sent nothing for ${idleMs} ms`));
+            return end(failed(new GatewayError('upstream_timeout', `The provider sent nothing for ${idleMs} ms`)));
           }
           const events = result.done ? parser.end() : parser.push(decoder.decode(result.value, { stream: true }));
           let delivered = false;
           for (const event of events) {
-            delivered = forward(event, controller) || delivered;
+            delivered = forward(event) || delivered;
             if (ended) return;
           }
           if (result.done) {
             // Some OpenAI-compatible servers omit [DONE] after a proper finish.
             if (sawFinish) {
               controller.enqueue(DONE);
-              return end(controller);
+              return end(COMPLETE);
             }
-            return end(controller, new GatewayError('stream_cut', 'The provider closed the stream before it finished'));
+            return end(failed(new GatewayError('stream_cut', 'The provider closed the stream before it finished')));
           }
           if (delivered) return;
         }
@@ -136,12 +193,11 @@ export function relay({ served, record, clientWantsUsage, tap }: RelayOptions): 
         if (ended) return;
         // workerd aborts our upstream read when the client disconnects, which can
         // arrive here before cancel() does.
-        if (served.clientGone()) return clientClosed();
-        const reason = served.abortReason();
-        end(controller, reason ?? new GatewayError('stream_cut', 'The connection to the provider broke mid-stream'));
+        if (served.clientGone()) return end(GONE);
+        end(failed(served.abortReason() ?? new GatewayError('stream_cut', 'The connection to the provider broke mid-stream')));
       }
     },
-    cancel: clientClosed,
+    cancel: () => end(GONE),
   });
 }
 

@@ -152,6 +152,8 @@ export function testGatewayConfig(port: number) {
       'fixture/fault-500': { input_per_mtok: 10, output_per_mtok: 30 },
       'fixture/fault-stall-stream': { input_per_mtok: 10, output_per_mtok: 30 },
       'fixture/priced-chat': { input_per_mtok: 100, output_per_mtok: 300 },
+      // A provider without stream usage: the gateway counts its streams (stream-accounting tests).
+      'plain/echo': { input_per_mtok: 10, output_per_mtok: 30 },
     },
     log: { batch_size: 20, flush_ms: 5 },
     // Tests of one behaviour should not trip another: no retries, breakers and retry
@@ -199,6 +201,9 @@ export const LIMITED_KEYS = {
   'budget-exact': { budget_usd: { daily: 0.02 } },
   'budget-unpriced': { budget_usd: { daily: 0.05 } },
   'budget-default': { budget_usd: { daily: 0.05 } },
+  // test/stream-accounting.test.ts: aborted streams give their slot back and are charged.
+  'abort-slots': { concurrency: 8 },
+  'abort-tokens': { tokens_per_minute: 200 },
 } as const;
 
 function limitedKeys() {

@@ -7,6 +7,7 @@ import { planCache } from '../../cache/policy';
 import { answerFromCache, cacheHeaders, newEntry } from '../../cache/serve';
 import { joinFlight, leadFlight } from '../../cache/single-flight';
 import { admit } from '../../limits/admission';
+import { estimateTokens } from '../../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../../logging/call-record';
 import { chaosFrom } from '../../routing/chaos';
 import type { Endpoint } from '../../providers/provider';
@@ -98,7 +99,9 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
       return c.json(served.json, 200, headers);
     }
     const tap = plan?.store ? streamTap(endpoint, keep) : undefined;
-    return new Response(relay({ served, record: call, clientWantsUsage, tap }), {
+    // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
+    const estimatePrompt = () => estimateTokens(endpoint, body, config.limits).prompt;
+    return new Response(relay({ served, record: call, clientWantsUsage, clientSignal: c.req.raw.signal, estimatePrompt, tap }), {
       headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
     });
   };
