@@ -26,14 +26,13 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   const requestId = `req_${crypto.randomUUID().replaceAll('-', '')}`;
   const call = newCallRecord(requestId, endpointOf(c.req.path));
   c.set('call', call);
-  await next();
-  c.res.headers.set('x-request-id', requestId);
-  if (call.status === 0) call.status = c.res.status;
-
-  const config = c.get('config');
-  const admission = c.get('admission');
   const ctx = c.executionCtx;
+  let finished = false;
   const finish = () => {
+    if (finished) return;
+    finished = true;
+    const config = c.get('config');
+    const admission = c.get('admission');
     if (config) {
       const cost = callCost(config, call);
       // A cache hit costs nothing upstream; what it would have cost is its saving.
@@ -44,6 +43,25 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
     // The limiter counts exactly what the log says this call used.
     if (admission) ctx.waitUntil(admission.settle().catch((e) => console.error(`limiter settle failed: ${String(e)}`)));
   };
+  // A client that leaves before the response exists: workerd cancels the handler's
+  // pending I/O (the upstream call with it), so `next()` may never return. The call
+  // still ends here, once: logged 499, its slot and reservation settled.
+  const signal = c.req.raw.signal;
+  const leftEarly = () => {
+    call.status = 499;
+    call.errorCode ??= 'client_closed';
+    finish();
+  };
+  signal.addEventListener('abort', leftEarly, { once: true });
+  try {
+    await next();
+  } finally {
+    signal.removeEventListener('abort', leftEarly);
+  }
+  if (finished) return;
+  c.res.headers.set('x-request-id', requestId);
+  if (call.status === 0) call.status = c.res.status;
+
   // A stream ends exactly once, however its client leaves (streaming/relay.ts end), so
   // bodyDone always settles: the row is written and the slot and reservation settled.
   if (call.bodyDone) ctx.waitUntil(call.bodyDone.then(finish, finish));

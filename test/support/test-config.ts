@@ -203,6 +203,7 @@ export const LIMITED_KEYS = {
   'budget-default': { budget_usd: { daily: 0.05 } },
   // test/stream-accounting.test.ts: aborted streams give their slot back and are charged.
   'abort-slots': { concurrency: 8 },
+  'abort-early': { concurrency: 1 },
   'abort-tokens': { tokens_per_minute: 200 },
 } as const;
 
