@@ -5,10 +5,10 @@ import { type CacheDecision, type CachePlan, planCache } from '../src/cache/poli
 import { parseConfig } from '../src/config/load';
 import type { GatewayConfig } from '../src/config/schema';
 import { GatewayError } from '../src/errors';
-import type { JsonObject } from '../src/http/body';
-import type { Endpoint } from '../src/providers/provider';
 import { resolveModel } from '../src/routing/resolve';
 import { testGatewayConfig } from './support/test-config';
+import type { JsonObject } from '../src/core/json';
+import type { Operation } from '../src/core/operation';
 
 // Property tests for the response-cache key (src/cache/canonical.ts, src/cache/policy.ts).
 
@@ -36,7 +36,7 @@ const base = makeConfig({ cache: OPEN, keys: scopedKeys });
 const collapse = makeConfig({ cache: { ...OPEN, normalize: 'collapse_whitespace' } });
 
 interface Call {
-  endpoint?: Endpoint;
+  endpoint?: Operation;
   headers?: Record<string, string>;
   keyId?: string;
 }

@@ -2,7 +2,9 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { PROVIDER_SECRETS } from './support/constants';
 import { clientError, expectClean } from './support/errors';
-import { client, logRow, postJson, postWithEnv, testEnv, upstreamSaw } from './support/gateway';
+import { exports } from 'cloudflare:workers';
+import { BASE, client, logRow, postJson, postWithEnv, testEnv, upstreamSaw, upstreamSawHangUp } from './support/gateway';
+import { limitedKey } from './support/test-config';
 
 /**
  * Issue 9, the upstream side: nothing an upstream sends back can carry our
@@ -89,6 +91,20 @@ describe('a 200 that is not an answer is a failed attempt', () => {
     ]);
   });
 
+  it('fails a stream whose first event is not JSON before anything reaches the client, so it can fail over', async () => {
+    const direct = await postJson('/v1/chat/completions', { model: 'fixture/fault-bad-first-line', messages: hello, stream: true });
+    expect(direct.status).toBe(502);
+    expect(((await direct.json()) as { error: { code: string } }).error.code).toBe('upstream_invalid_response');
+    const env = withConfig((config) => {
+      config.models['bad-first'] = { targets: [{ provider: 'fixture', model: 'fault-bad-first-line' }, { provider: 'openai', model: 'gpt-test' }] };
+    });
+    const { res, text } = await postWithEnv('/v1/chat/completions', { model: 'bad-first', messages: hello, stream: true }, env);
+    expect(res.status).toBe(200);
+    expect(text).toContain('data: [DONE]');
+    expect(text).not.toContain('"error"');
+    expect(res.headers.get('x-gateway-provider')).toBe('openai');
+  });
+
   it('fails an embeddings 200 without data', async () => {
     const res = await postJson('/v1/embeddings', { model: 'fixture/fault-200-error', input: 'x' });
     expect(res.status).toBe(502);
@@ -135,5 +151,44 @@ describe('a refused connection', () => {
     const { res } = await postWithEnv('/v1/chat/completions', { model: 'dead/anything', messages: hello }, env);
     expect(res.status).toBe(502);
     expect(await attemptRows(res.headers.get('x-request-id')!)).toHaveLength(3);
+  });
+});
+
+async function earlyRows() {
+  const { results } = await testEnv.DB.prepare("SELECT request_id, status, error_code, latency_ms FROM calls WHERE key_id = 'abort-early'")
+    .all<{ request_id: string; status: number; error_code: string; latency_ms: number }>();
+  return results;
+}
+
+describe('a client that leaves before the response headers', () => {
+  it('is logged 499 at once, the upstream is hung up on, and its concurrency slot is free again', async () => {
+    const worker = (exports as unknown as { default: Fetcher }).default;
+    const key = limitedKey('abort-early'); // concurrency 1: a leaked slot would refuse the next call
+    for (let i = 0; i < 3; i++) {
+      const marker = `leaves early ${i} ${crypto.randomUUID()}`;
+      const controller = new AbortController();
+      const pending = worker.fetch(
+        new Request(`${BASE}/v1/chat/completions`, {
+          method: 'POST',
+          signal: controller.signal,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'cf-connecting-ip': '198.51.100.77' },
+          body: JSON.stringify({ model: 'fixture/fault-hang', messages: [{ role: 'user', content: marker }] }),
+        }),
+      );
+      setTimeout(() => controller.abort(), 100);
+      await expect(pending).rejects.toThrow();
+      // Each abort leaves its row at once, with no response ever sent.
+      await expect.poll(() => earlyRows().then((rows) => rows.length), { timeout: 2000 }).toBe(i + 1);
+    }
+    const results = await earlyRows();
+    expect(results).toHaveLength(3);
+    for (const row of results) {
+      expect(row).toMatchObject({ status: 499, error_code: 'client_closed' });
+      // Long before the fixture provider's 30 s first-byte timeout.
+      expect(row.latency_ms).toBeLessThan(5000);
+      expect(await upstreamSawHangUp(row.request_id)).toBe(true);
+    }
+    const served = await postJson('/v1/chat/completions', { model: 'gpt-test', messages: hello }, key);
+    expect(served.status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
-import type { JsonObject } from '../http/body';
-import type { Endpoint } from '../providers/provider';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
 
 /**
  * Rebuilds the non-stream answer from a stream's chunks (OpenAI's chunk format):
@@ -33,7 +33,7 @@ export class StreamAssembler {
   private usage: unknown;
   private readonly choices = new Map<number, Choice>();
 
-  constructor(private readonly endpoint: Endpoint) {}
+  constructor(private readonly endpoint: Operation) {}
 
   push(data: string): void {
     let chunk: JsonObject;

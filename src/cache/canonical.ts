@@ -1,6 +1,6 @@
 import type { CachePolicy } from '../config/cache-schema';
-import type { JsonObject } from '../http/body';
-import type { Endpoint } from '../providers/provider';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
 
 /**
  * The cache key: SHA-256 of a canonical form of everything that can change the
@@ -24,7 +24,7 @@ export const KEY_FORMAT = 1;
 const IGNORED = new Set(['model', 'user', 'stream', 'stream_options', 'metadata', 'store', 'service_tier']);
 
 /** Fields whose effect the canonicalizer understands, per endpoint (besides IGNORED). */
-const KNOWN: Record<Endpoint, Set<string>> = {
+const KNOWN: Record<Operation, Set<string>> = {
   'chat.completions': new Set([
     'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'temperature', 'top_p', 'n',
     'max_tokens', 'max_completion_tokens', 'stop', 'seed', 'logit_bias', 'logprobs', 'top_logprobs',
@@ -38,12 +38,12 @@ const KNOWN: Record<Endpoint, Set<string>> = {
   embeddings: new Set(['input', 'encoding_format', 'dimensions']),
 };
 
-export function unknownFields(endpoint: Endpoint, body: JsonObject): string[] {
+export function unknownFields(endpoint: Operation, body: JsonObject): string[] {
   return Object.keys(body).filter((field) => !IGNORED.has(field) && !KNOWN[endpoint].has(field));
 }
 
 /** Can the same request give a different answer? (OpenAI's default temperature is 1.) */
-export function isNondeterministic(endpoint: Endpoint, body: JsonObject): boolean {
+export function isNondeterministic(endpoint: Operation, body: JsonObject): boolean {
   if (endpoint === 'embeddings') return false;
   const n = body.n ?? 1;
   const bestOf = body.best_of ?? 1;
@@ -64,7 +64,7 @@ function normalizeContent(content: unknown, level: CachePolicy['normalize']): un
   });
 }
 
-function normalizeBody(endpoint: Endpoint, body: JsonObject, level: CachePolicy['normalize']): JsonObject {
+function normalizeBody(endpoint: Operation, body: JsonObject, level: CachePolicy['normalize']): JsonObject {
   // No prototype: on a plain object, `out['__proto__'] = v` would call the prototype
   // setter and drop the field from the key (two bodies differing in it would collide).
   const out: JsonObject = Object.create(null);
@@ -149,7 +149,7 @@ export function canonicalJson(value: unknown): string {
 export interface KeyParts {
   version: number;
   scope: string;
-  endpoint: Endpoint;
+  endpoint: Operation;
   model: string;
   routeFingerprint: string;
   body: JsonObject;

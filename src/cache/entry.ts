@@ -1,6 +1,6 @@
 import type { CachePolicy } from '../config/cache-schema';
-import type { JsonObject } from '../http/body';
-import type { Endpoint } from '../providers/provider';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
 
 /**
  * What a KV cache entry holds: the complete answer in the shape of OpenAI's
@@ -9,7 +9,7 @@ import type { Endpoint } from '../providers/provider';
  */
 export interface CacheEntry {
   format: 1;
-  endpoint: Endpoint;
+  endpoint: Operation;
   createdAt: number;
   expiresAt: number;
   provider: string;
@@ -21,7 +21,7 @@ const COMPLETE = new Set(['stop', 'tool_calls', 'function_call']);
 const TRUNCATED = new Set(['length', 'content_filter']);
 
 /** Only complete successes are stored: every choice finished, and properly unless the route allows otherwise. */
-export function isStorable(endpoint: Endpoint, body: JsonObject, policy: CachePolicy): boolean {
+export function isStorable(endpoint: Operation, body: JsonObject, policy: CachePolicy): boolean {
   if (endpoint === 'embeddings') return Array.isArray(body.data) && body.data.length > 0;
   const choices = body.choices;
   if (!Array.isArray(choices) || choices.length === 0) return false;

@@ -1,10 +1,10 @@
 import type { CachePolicy } from '../config/cache-schema';
 import type { GatewayConfig } from '../config/schema';
 import { GatewayError } from '../errors';
-import type { JsonObject } from '../http/body';
-import type { Endpoint } from '../providers/provider';
-import type { Route } from '../routing/resolve';
 import { cacheKey, canonicalJson, isNondeterministic, sha256Hex, unknownFields } from './canonical';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
+import type { Route } from '../core/target';
 
 /**
  * Decides, per call, whether the cache may answer it and whether its answer may be
@@ -64,7 +64,7 @@ function requestedTtl(headers: Headers, policy: CachePolicy): number {
 export async function planCache(
   config: GatewayConfig,
   route: Route,
-  endpoint: Endpoint,
+  endpoint: Operation,
   body: JsonObject,
   headers: Headers,
   keyId: string,

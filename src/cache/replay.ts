@@ -1,5 +1,5 @@
-import type { JsonObject } from '../http/body';
-import type { Endpoint } from '../providers/provider';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
 
 /**
  * Replays a cached answer as the SSE stream a provider would have sent: a role
@@ -63,11 +63,11 @@ function completionChunks(body: JsonObject, includeUsage: boolean): JsonObject[]
   return out;
 }
 
-export function replayChunks(endpoint: Endpoint, body: JsonObject, includeUsage: boolean): JsonObject[] {
+export function replayChunks(endpoint: Operation, body: JsonObject, includeUsage: boolean): JsonObject[] {
   return endpoint === 'completions' ? completionChunks(body, includeUsage) : chatChunks(body, includeUsage);
 }
 
-export function replayStream(endpoint: Endpoint, body: JsonObject, includeUsage: boolean): ReadableStream<Uint8Array> {
+export function replayStream(endpoint: Operation, body: JsonObject, includeUsage: boolean): ReadableStream<Uint8Array> {
   const events = [...replayChunks(endpoint, body, includeUsage).map((c) => JSON.stringify(c)), '[DONE]'];
   let next = 0;
   return new ReadableStream<Uint8Array>({

@@ -1,12 +1,12 @@
-import type { JsonObject } from '../http/body';
 import type { CallRecord } from '../logging/call-record';
-import type { Endpoint } from '../providers/provider';
 import { readUsage, recordUsage } from '../streaming/usage';
 import type { CacheEntry } from './entry';
 import { replayStream } from './replay';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
 
 /** Builds an entry from a complete answer. */
-export function newEntry(endpoint: Endpoint, body: JsonObject, provider: string, upstreamModel: string, ttlMs: number): CacheEntry {
+export function newEntry(endpoint: Operation, body: JsonObject, provider: string, upstreamModel: string, ttlMs: number): CacheEntry {
   const now = Date.now();
   return { format: 1, endpoint, createdAt: now, expiresAt: now + ttlMs, provider, upstreamModel, body };
 }

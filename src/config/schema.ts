@@ -210,3 +210,4 @@ export type ProviderConfig = z.infer<typeof ProviderSchema>;
 export type ProviderKind = ProviderConfig['kind'];
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
 export type KeyConfig = z.infer<typeof KeySchema>;
+export type ModelConfig = z.infer<typeof ModelSchema>;

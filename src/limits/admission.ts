@@ -1,16 +1,16 @@
 import type { GatewayConfig } from '../config/schema';
 import type { Env } from '../env';
 import { GatewayError } from '../errors';
-import type { JsonObject } from '../http/body';
 import type { CallRecord } from '../logging/call-record';
-import type { Endpoint } from '../providers/provider';
-import type { Route } from '../routing/resolve';
 import { estimateTokens } from './estimate';
 import { goDuration, rateLimitHeaders } from './headers';
 import type { Limiter } from './limiter';
 import { reserveCost, routePrices } from './pricing';
 import { rulesFor } from './rules';
 import type { AdmitRequest, AdmitResult, Rule, RuleState } from './types';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
+import type { Route } from '../core/target';
 
 /**
  * Admission on the hot path: one round trip, the key's limiter object and the
@@ -25,7 +25,7 @@ export interface AdmissionInput {
   config: GatewayConfig;
   keyId: string;
   route: Route;
-  endpoint: Endpoint;
+  endpoint: Operation;
   body: JsonObject;
   call: CallRecord;
 }

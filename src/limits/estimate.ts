@@ -1,6 +1,6 @@
 import type { LimitsSettings } from '../config/limits-schema';
-import type { JsonObject } from '../http/body';
-import type { Endpoint } from '../providers/provider';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
 
 /**
  * Tokens to reserve before a call: an upper bound of what a provider bills, so that
@@ -140,7 +140,7 @@ function positive(value: unknown): number | undefined {
   return typeof value === 'number' && value > 0 ? value : undefined;
 }
 
-export function estimateTokens(endpoint: Endpoint, body: JsonObject, settings: LimitsSettings): Estimate {
+export function estimateTokens(endpoint: Operation, body: JsonObject, settings: LimitsSettings): Estimate {
   const t = new Tally();
   let prompts = 1;
   if (endpoint === 'chat.completions') chatPrompt(t, body, settings);

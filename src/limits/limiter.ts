@@ -1,5 +1,4 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env';
 import { agesOutAt, bucketAt, DAY_MS, oldestCounted, periodAt, type Bucket } from './sliding-window';
 import { windowGeometry, windowResetAfter, windowRetryAfter } from './sliding-window';
 import type { AdmitRequest, AdmitResult, Rule, RuleState, RuleUsage, Settlement } from './types';
@@ -88,11 +87,12 @@ interface Gauge {
 
 type ReservationRow = { tokens: number; cost: number; counted: string; settled: number };
 
-export class Limiter extends DurableObject<Env> {
+export class Limiter extends DurableObject {
   private readonly sql: SqlStorage;
   private nextPruneMs = 0;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  // Bindings are not used: the objects hold counters only (and env's type would import this file back).
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA); // idempotent: every statement is IF NOT EXISTS

@@ -1,9 +1,9 @@
 import type { Price } from '../config/limits-schema';
 import type { GatewayConfig } from '../config/schema';
 import type { CallRecord } from '../logging/call-record';
-import type { Route } from '../routing/resolve';
 import type { Estimate } from './estimate';
 import { configModelKey, modelKey } from './model-key';
+import type { Route } from '../core/target';
 
 /**
  * Prices are USD per million tokens, keyed by the `provider/model` that served and

@@ -1,8 +1,9 @@
 import type { KeyLimits } from '../config/limits-schema';
 import type { GatewayConfig } from '../config/schema';
-import { resolveModel, type Route } from '../routing/resolve';
+import { resolveModel } from '../routing/resolve';
 import { configModelKey, modelKey } from './model-key';
 import type { Rule } from './types';
+import type { Route } from '../core/target';
 
 /**
  * Compiles config into the rules one call is checked against: the key's own rules

@@ -1,7 +1,7 @@
-import type { JsonObject } from '../http/body';
 import { embeddingList } from './embedding-format';
 import { expectObject, openAIRequestBody } from './openai';
 import type { Provider, UpstreamCall } from './provider';
+import type { JsonObject } from '../core/json';
 
 /**
  * An offline, deterministic model so the gateway answers its first call with no

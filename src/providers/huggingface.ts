@@ -1,9 +1,9 @@
 import { GatewayError } from '../errors';
-import type { JsonObject } from '../http/body';
 import { embeddingList } from './embedding-format';
 import { expectObject, openAICompatible, postJson } from './openai';
 import type { Provider, UpstreamCall } from './provider';
 import { idUrl } from './upstream-url';
+import type { JsonObject } from '../core/json';
 
 /**
  * Hugging Face Inference Providers. Chat goes to the OpenAI-compatible router

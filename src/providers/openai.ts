@@ -1,8 +1,8 @@
-import type { JsonObject } from '../http/body';
 import type { SseEvent } from '../streaming/sse';
 import { GatewayError } from '../errors';
 import { OPENAI_PATHS, type Provider, type UpstreamCall } from './provider';
 import { fixedUrl } from './upstream-url';
+import type { JsonObject } from '../core/json';
 
 /**
  * OpenAI and every server that speaks its wire format (vLLM, Ollama, TGI, Groq,

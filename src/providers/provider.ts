@@ -1,6 +1,7 @@
-import type { ProviderConfig, Timeouts } from '../config/schema';
-import type { JsonObject } from '../http/body';
 import type { SseEvent } from '../streaming/sse';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
+import type { Target } from '../core/target';
 
 /**
  * The one interface every provider implements. A provider translates and makes
@@ -9,26 +10,8 @@ import type { SseEvent } from '../streaming/sse';
  * in registry.ts.
  */
 
-export type Endpoint = 'chat.completions' | 'completions' | 'embeddings';
-
-/** One configured place a model can be served from. */
-export interface Target {
-  /** Provider name from the config (not its kind). */
-  provider: string;
-  config: ProviderConfig;
-  /** The model id this provider knows. */
-  model: string;
-  /** `provider/model`: names the target in health, logs and prices. */
-  id: string;
-  /** Share of its tier's traffic. */
-  weight: number;
-  timeouts: Timeouts;
-  /** Cap on a non-streamed answer's body (the provider's `max_response_bytes`, else the gateway's). */
-  maxResponseBytes: number;
-}
-
 export interface UpstreamCall {
-  endpoint: Endpoint;
+  endpoint: Operation;
   /** The caller's JSON body as received; providers copy, never mutate it. */
   body: JsonObject;
   stream: boolean;
@@ -40,7 +23,7 @@ export interface UpstreamCall {
 }
 
 export interface Provider {
-  supports(endpoint: Endpoint): boolean;
+  supports(endpoint: Operation): boolean;
   /** One upstream call. Non-2xx answers are returned, not thrown. */
   send(call: UpstreamCall): Promise<Response>;
   /** A successful upstream JSON body in OpenAI's shape for the endpoint. */
@@ -52,7 +35,7 @@ export interface Provider {
   fromStreamEvent(call: UpstreamCall, event: SseEvent): string | null;
 }
 
-export const OPENAI_PATHS: Record<Endpoint, string> = {
+export const OPENAI_PATHS: Record<Operation, string> = {
   'chat.completions': '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',

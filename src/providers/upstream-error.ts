@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors';
 import { RETRYABLE_STATUSES, upstreamWaitMs } from '../routing/retry';
-import type { Target } from './provider';
+import type { Target } from '../core/target';
 
 /**
  * Turns an upstream's non-2xx answer into a GatewayError. Upstream bodies are

@@ -1,12 +1,15 @@
 import { type Env, secret } from '../env';
 import { GatewayError } from '../errors';
-import type { JsonObject } from '../http/body';
 import type { CallRecord } from '../logging/call-record';
-import type { Endpoint, Provider, Target, UpstreamCall } from '../providers/provider';
+import type { Provider, UpstreamCall } from '../providers/provider';
 import { scrub, upstreamError } from '../providers/upstream-error';
+import { scanEvent } from '../streaming/scan';
 import { SseParser } from '../streaming/sse';
 import { chaosFailure, type ChaosMode } from './chaos';
 import { checkAnswerShape, readUpstreamBody, redirected, tooLarge } from './upstream-body';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
+import type { Target } from '../core/target';
 
 /**
  * One attempt: one upstream call to one target, under its timeouts (capped by the
@@ -16,7 +19,7 @@ import { checkAnswerShape, readUpstreamBody, redirected, tooLarge } from './upst
  */
 
 export interface AttemptInput {
-  endpoint: Endpoint;
+  endpoint: Operation;
   body: JsonObject;
   stream: boolean;
   requestId: string;
@@ -154,6 +157,11 @@ async function firstEvent(response: Response, target: Target, cutAfterFirst: boo
       await reader.cancel().catch(() => {});
       const message = safeMessage(first.data);
       throw new GatewayError('upstream_failed', `Provider "${target.provider}" sent an error before any data${message ? `: ${scrub(message)}` : ''}`, { retryable: true });
+    }
+    // Nothing has reached the client yet: a first event that is not a chunk fails the attempt, which can be retried.
+    if (scanEvent(first.data) < 0) {
+      await reader.cancel().catch(() => {});
+      throw new GatewayError('upstream_invalid_response', `Provider "${target.provider}" began its stream with an event that is not JSON`, { retryable: true });
     }
     break;
   }

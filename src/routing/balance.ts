@@ -1,4 +1,4 @@
-import type { Target } from '../providers/provider';
+import type { Target } from '../core/target';
 
 /**
  * Orders one tier's targets for a call. `weighted`: a random order where each

@@ -1,6 +1,6 @@
 import type { Caller } from '../auth/key-ring';
 import { GatewayError } from '../errors';
-import type { Target } from '../providers/provider';
+import type { Target } from '../core/target';
 
 /**
  * Chaos for users: a key with `chaos = true` may send `x-gateway-chaos` to make the

@@ -2,7 +2,6 @@ import type { RoutingSettings } from '../config/routing-schema';
 import { GatewayError, withHeaders } from '../errors';
 import type { AttemptDecision, CallRecord } from '../logging/call-record';
 import { providerFor } from '../providers/registry';
-import type { Target } from '../providers/provider';
 import { attempt, type AttemptInput, type Served } from './attempt';
 import { recordLatency } from './balance';
 import type { ChaosMode } from './chaos';
@@ -11,7 +10,7 @@ import { providerScope } from './health-types';
 import { planCall } from './plan';
 import { fullJitter, sleep } from './retry';
 import { recordFirstAttempt, tryExtraAttempt } from './retry-budget';
-import type { Route } from './resolve';
+import type { Route, Target } from '../core/target';
 
 export type { Served } from './attempt';
 

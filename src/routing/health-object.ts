@@ -1,5 +1,4 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env';
 import { applyOutcome, claim, emptyRow, healthAt, isPristine, type BreakerRow } from './breaker';
 import type { BreakerSettings, Outcome, TargetHealth } from './health-types';
 
@@ -54,10 +53,11 @@ const ADD_UNREACHABLE = 'ALTER TABLE targets ADD COLUMN unreachable INTEGER NOT 
 
 const COLUMNS = 'target, failures, open_until, retry_after_until, probe_until, unreachable';
 
-export class Health extends DurableObject<Env> {
+export class Health extends DurableObject {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  // Bindings are not used: the objects hold counters only (and env's type would import this file back).
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA); // idempotent: IF NOT EXISTS

@@ -1,7 +1,7 @@
 import type { RoutingSettings } from '../config/routing-schema';
 import type { Env } from '../env';
-import type { Target } from '../providers/provider';
 import { providerScope, type BreakerSettings, type Outcome, type TargetHealth } from './health-types';
+import type { Target } from '../core/target';
 
 /**
  * This isolate's view of the fleet's target health. The truth lives in the Health

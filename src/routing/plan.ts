@@ -1,7 +1,7 @@
-import type { Endpoint, Target } from '../providers/provider';
 import { orderTier } from './balance';
 import { availability } from './health';
-import type { Route } from './resolve';
+import type { Operation } from '../core/operation';
+import type { Route, Target } from '../core/target';
 
 /**
  * Which targets one call walks, in which order, before any is called.

@@ -1,7 +1,7 @@
 import type { RetrySettings } from '../config/routing-schema';
 import type { GatewayConfig, KeyConfig } from '../config/schema';
 import { GatewayError } from '../errors';
-import type { Target } from '../providers/provider';
+import type { Route, Target } from '../core/target';
 
 /**
  * Model addressing: a configured alias resolves to its ordered targets; otherwise
@@ -9,21 +9,6 @@ import type { Target } from '../providers/provider';
  * first `/` only, because Hugging Face model ids contain slashes
  * (`hf/BAAI/bge-small-en-v1.5` is provider `hf`, model `BAAI/bge-small-en-v1.5`).
  */
-
-export interface Route {
-  /** What the caller asked for. */
-  model: string;
-  /** Set when the model is a direct `provider/model` address. */
-  provider?: string;
-  /** Tried in order; the targets of one tier share its traffic by `strategy`. */
-  tiers: Target[][];
-  /** Every target of every tier, in order (pricing, cache fingerprint). */
-  targets: Target[];
-  strategy: 'weighted' | 'latency';
-  retry: RetrySettings;
-  /** Upstream statuses that move to the next target at once. */
-  failoverOn: ReadonlySet<number>;
-}
 
 function target(config: GatewayConfig, provider: string, model: string, weight = 1): Target {
   const settings = config.providers[provider]!;

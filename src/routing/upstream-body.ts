@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors';
-import type { JsonObject } from '../http/body';
-import type { Endpoint, Target } from '../providers/provider';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
+import type { Target } from '../core/target';
 
 /**
  * Reads a non-streamed upstream body under two guards: a size cap, checked on the
@@ -64,7 +65,7 @@ function join(chunks: Uint8Array[], size: number): Uint8Array {
  * object) is a failed attempt that can be retried elsewhere, not a success to
  * relay and log.
  */
-export function checkAnswerShape(endpoint: Endpoint, json: JsonObject, target: Target): void {
+export function checkAnswerShape(endpoint: Operation, json: JsonObject, target: Target): void {
   const list = endpoint === 'embeddings' ? json.data : json.choices;
   if (Array.isArray(list)) return;
   const what = endpoint === 'embeddings' ? '`data`' : '`choices`';

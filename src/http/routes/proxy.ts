@@ -10,13 +10,13 @@ import { admit } from '../../limits/admission';
 import { estimateTokens } from '../../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../../logging/call-record';
 import { chaosFrom } from '../../routing/chaos';
-import type { Endpoint } from '../../providers/provider';
 import { dispatch, type Served } from '../../routing/dispatch';
 import { authorize, resolveModel } from '../../routing/resolve';
 import { relay } from '../../streaming/relay';
 import { readUsage, recordUsage } from '../../streaming/usage';
 import { readJsonObject, validate } from '../body';
 import type { AppEnv } from '../context';
+import type { Operation } from '../../core/operation';
 
 type ApiSchema = z.ZodType<{ model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null }>;
 
@@ -26,7 +26,7 @@ type ApiSchema = z.ZodType<{ model: string; stream?: boolean | null; stream_opti
  * when it can, otherwise dispatch to the route's targets and answer in OpenAI's
  * shape (JSON, or SSE relayed as it arrives), storing complete answers.
  */
-export function proxy(endpoint: Endpoint, schema: ApiSchema) {
+export function proxy(endpoint: Operation, schema: ApiSchema) {
   return async function handle(c: Context<AppEnv>): Promise<Response> {
     const config = c.get('config');
     const call = c.get('call');
@@ -107,7 +107,7 @@ export function proxy(endpoint: Endpoint, schema: ApiSchema) {
   };
 }
 
-function streamTap(endpoint: Endpoint, keep: (answer: Record<string, unknown> | undefined) => void) {
+function streamTap(endpoint: Operation, keep: (answer: Record<string, unknown> | undefined) => void) {
   const assembler = new StreamAssembler(endpoint);
   return {
     chunk: (data: string) => assembler.push(data),

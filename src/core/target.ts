@@ -1,0 +1,34 @@
+import type { RetrySettings } from '../config/routing-schema';
+import type { ModelConfig, ProviderConfig, Timeouts } from '../config/schema';
+
+/** One configured place a model can be served from. */
+export interface Target {
+  /** Provider name from the config (not its kind). */
+  provider: string;
+  config: ProviderConfig;
+  /** The model id this provider knows. */
+  model: string;
+  /** `provider/model`: names the target in health, logs and prices. */
+  id: string;
+  /** Share of its tier's traffic. */
+  weight: number;
+  timeouts: Timeouts;
+  /** Cap on a non-streamed answer's body (the provider's `max_response_bytes`, else the gateway's). */
+  maxResponseBytes: number;
+}
+
+/** A model as the caller named it, resolved to the targets that may serve it (routing/resolve.ts). */
+export interface Route {
+  /** What the caller asked for. */
+  model: string;
+  /** Set when the model is a direct `provider/model` address. */
+  provider?: string;
+  /** Tried in order; the targets of one tier share its traffic by `strategy`. */
+  tiers: Target[][];
+  /** Every target of every tier, in order (pricing, cache fingerprint). */
+  targets: Target[];
+  strategy: ModelConfig['strategy'];
+  retry: RetrySettings;
+  /** Upstream statuses that move to the next target at once. */
+  failoverOn: ReadonlySet<number>;
+}
