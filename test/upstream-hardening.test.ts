@@ -155,8 +155,9 @@ describe('a refused connection', () => {
 });
 
 async function earlyRows() {
-  const { results } = await testEnv.DB.prepare("SELECT request_id, status, error_code, latency_ms FROM calls WHERE key_id = 'abort-early'")
-    .all<{ request_id: string; status: number; error_code: string; latency_ms: number }>();
+  const { results } = await testEnv.DB.prepare(
+    "SELECT request_id, status, error_code, latency_ms, prompt_tokens, completion_tokens, usage_source FROM calls WHERE key_id = 'abort-early'",
+  ).all<{ request_id: string; status: number; error_code: string; latency_ms: number; prompt_tokens: number; completion_tokens: number; usage_source: string }>();
   return results;
 }
 
@@ -183,7 +184,9 @@ describe('a client that leaves before the response headers', () => {
     const results = await earlyRows();
     expect(results).toHaveLength(3);
     for (const row of results) {
-      expect(row).toMatchObject({ status: 499, error_code: 'client_closed' });
+      // Charged the prompt the provider received, counted by the gateway.
+      expect(row).toMatchObject({ status: 499, error_code: 'client_closed', usage_source: 'gateway', completion_tokens: 0 });
+      expect(row.prompt_tokens).toBeGreaterThan(0);
       // Long before the fixture provider's 30 s first-byte timeout.
       expect(row.latency_ms).toBeLessThan(5000);
       expect(await upstreamSawHangUp(row.request_id)).toBe(true);

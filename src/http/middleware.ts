@@ -50,6 +50,12 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   const leftEarly = () => {
     call.status = 499;
     call.errorCode ??= 'client_closed';
+    // A provider was called (dispatch names it as the attempt starts): it has the prompt
+    // and may bill it, so the call is never charged nothing.
+    const admission = c.get('admission');
+    if (admission && call.promptTokens === null && call.provider !== null) {
+      Object.assign(call, { promptTokens: admission.promptEstimate, completionTokens: 0, usageSource: 'gateway' });
+    }
     finish();
   };
   signal.addEventListener('abort', leftEarly, { once: true });

@@ -32,6 +32,8 @@ export interface AdmissionInput {
 
 export interface Admission {
   headers: Record<string, string>;
+  /** The reservation's prompt tokens: what a call that reached the provider and got nothing back is charged. */
+  promptEstimate: number;
   /** Settles the reservation to what the call really used (logged tokens and cost). */
   settle(): Promise<void>;
 }
@@ -135,6 +137,7 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
   call.limitStatus = 'admitted';
   return {
     headers,
+    promptEstimate: estimate.prompt,
     // A cache hit counts as a request but spends no upstream tokens or money.
     settle: () =>
       settle(
