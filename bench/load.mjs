@@ -97,8 +97,10 @@ function post(agent, url, headers, payload) {
  * `connections` keep-alive sockets; a request waiting for a socket waits in the timing).
  * Our own small client: autocannon's overallRate paces each connection (closed loop
  * underneath) and sends past `amount`, which would blur the call-log check.
+ * One slice of `count` requests; the caller interleaves slices of several rows (so that
+ * the machine's drift hits them all alike) and merges them with openSummary().
  */
-export async function openLoop(target, { path = '/v1/chat/completions', body, headers = {}, rate, count, connections = 16 }) {
+export async function openLoop(target, { path = '/v1/chat/completions', body, headers = {}, rate, count, offset = 0, connections = 16 }) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const url = new URL(path, target.url);
   const statuses = {};
@@ -109,58 +111,70 @@ export async function openLoop(target, { path = '/v1/chat/completions', body, he
   for (let i = 0; i < count; i++) {
     const wait = t0 + (i * 1000) / rate - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(post(agent, url, { ...target.headers, ...headers }, body(i)).then((r) => {
+    pending.push(post(agent, url, { ...target.headers, ...headers }, body(offset + i)).then((r) => {
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       if (r.status >= 200 && r.status < 300) times.push(r.totalMs);
     }));
   }
   await Promise.all(pending);
-  const wall = (performance.now() - t0) / 1000;
   agent.destroy();
-  const answered = Object.entries(statuses).filter(([s]) => s !== '0').reduce((a, [, v]) => a + v, 0);
+  return { connections, rate, count, statuses, times, wall: (performance.now() - t0) / 1000, cpuMs: target.cpu.total() - cpu0 };
+}
+
+/** One row from its open-loop slices. */
+export function openSummary(slices) {
+  const statuses = {};
+  for (const sl of slices) for (const [k, v] of Object.entries(sl.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  const times = slices.flatMap((sl) => sl.times);
+  const sent = slices.reduce((a, sl) => a + sl.count, 0);
+  const wall = slices.reduce((a, sl) => a + sl.wall, 0);
+  const answered = Object.entries(statuses).filter(([k]) => k !== '0').reduce((a, [, v]) => a + v, 0);
   return {
-    connections, rate, seconds: Number(wall.toFixed(2)), sent: count, answered, ok: times.length, statuses,
-    rps: times.length / wall, ...summary(times),
-    errors: count - times.length, timeouts: 0,
-    cpuMsPerReq: answered ? (target.cpu.total() - cpu0) / answered : NaN,
+    connections: slices[0].connections, rate: slices[0].rate, seconds: Number(wall.toFixed(2)), sent, answered, ok: times.length, statuses,
+    rps: times.length / wall, ...summary(times), errors: sent - times.length, timeouts: 0,
+    cpuMsPerReq: answered ? slices.reduce((a, sl) => a + sl.cpuMs, 0) / answered : NaN,
   };
 }
 
 /**
- * Streams, one at a time over one keep-alive connection: time to the first body chunk
- * holding a data event, time to the end, and how many network chunks and SSE events came.
+ * Streams, one at a time, each row on its own keep-alive connection, the rows taking
+ * turns call by call (drift hits them alike): time to the first body chunk holding a data
+ * event, time to the end, and how many network chunks and SSE events came.
+ * rows: [{ target, body, headers }]; a row that fails stops, with its `failure`.
  */
-export async function streamLoop(target, { path = '/v1/chat/completions', body, headers = {}, count }) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const url = new URL(path, target.url);
-  const first = [];
-  const total = [];
-  let chunks = 0;
-  let events = 0;
-  let failure;
-  const cpu0 = target.cpu.total();
+export async function streamRows(rows, { path = '/v1/chat/completions', count }) {
+  const state = rows.map((row) => ({
+    ...row, agent: new Agent({ keepAlive: true, maxSockets: 1 }), url: new URL(path, row.target.url),
+    first: [], total: [], chunks: 0, events: 0, failure: undefined, cpuMs: 0,
+  }));
   for (let i = 0; i < count; i++) {
-    const out = await post(agent, url, { ...target.headers, ...headers }, body(i));
-    if (out.status !== 200 || !out.text.includes('[DONE]')) {
-      failure = `status ${out.status}: ${out.text.slice(0, 200)}`;
-      break;
+    for (const st of state) {
+      if (st.failure) continue;
+      const cpu0 = st.target.cpu.total();
+      const out = await post(st.agent, st.url, { ...st.target.headers, ...st.headers }, st.body(i));
+      st.cpuMs += st.target.cpu.total() - cpu0;
+      if (out.status !== 200 || !out.text.includes('[DONE]')) {
+        st.failure = `status ${out.status}: ${out.text.slice(0, 200)}`;
+        continue;
+      }
+      st.first.push(out.firstMs);
+      st.total.push(out.totalMs);
+      st.chunks += out.n;
+      st.events += out.text.split('\n\n').filter((e) => e.startsWith('data:')).length;
     }
-    first.push(out.firstMs);
-    total.push(out.totalMs);
-    chunks += out.n;
-    events += out.text.split('\n\n').filter((e) => e.startsWith('data:')).length;
   }
-  agent.destroy();
-  const cpuMs = target.cpu.total() - cpu0;
-  const n = first.length;
-  const f = summary(first);
-  const t = summary(total);
-  return {
-    count: n, failure,
-    first: { p50: f.p50, p99: f.p99, max: f.max },
-    total: { p50: t.p50, p99: t.p99, max: t.max },
-    chunksPerStream: n ? chunks / n : NaN,
-    eventsPerStream: n ? events / n : NaN,
-    cpuMsPerReq: n ? cpuMs / n : NaN,
-  };
+  return state.map((st) => {
+    st.agent.destroy();
+    const n = st.first.length;
+    const f = summary(st.first);
+    const t = summary(st.total);
+    return {
+      count: n, failure: st.failure,
+      first: { p50: f.p50, p99: f.p99, max: f.max },
+      total: { p50: t.p50, p99: t.p99, max: t.max },
+      chunksPerStream: n ? st.chunks / n : NaN,
+      eventsPerStream: n ? st.events / n : NaN,
+      cpuMsPerReq: n ? st.cpuMs / n : NaN,
+    };
+  });
 }

@@ -5,7 +5,7 @@ import { execSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openLoop, run, streamLoop } from './load.mjs';
+import { openLoop, openSummary, run, streamRows } from './load.mjs';
 import { BINDINGS, CLOSED, GATEWAY_PATHS, KEYS, OPEN, PEER_BODY, STREAMS, rowName } from './scenarios.mjs';
 import { killAll, startFloor, startGateway, startPortkey, startUpstream } from './targets.mjs';
 import { verify } from './verify.mjs';
@@ -62,7 +62,7 @@ async function measureAll(targets, portkeyMissing) {
   const started = Date.now();
   const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
   // Everything the gateway answered, to check the call log against; per key, to check the limiter.
-  // Unanswered: sent, but no response seen (in flight when a timed run stopped, or an error).
+  // Unanswered: sent, but no response seen (an error or a timeout).
   const tally = { answered: 0, unanswered: 0, byKey: { limited: {}, open: {}, tight: {} }, unansweredByKey: { limited: 0, open: 0, tight: 0 } };
   const count = (key, statuses, unanswered = 0) => {
     tally.unansweredByKey[key] += unanswered;
@@ -98,16 +98,17 @@ async function measureAll(targets, portkeyMissing) {
   }
   await new Promise((r) => setTimeout(r, 300)); // cache writes happen in waitUntil
 
+  // Closed loop; with --rounds N the rows take turns N times and each keeps its median round (by req/s).
   const closed = [];
   for (const connections of opts.connections) {
-    for (const [target, path, key] of CLOSED) {
-      if (!present(target)) continue;
-      const rounds = [];
-      for (let r = 0; r < opts.rounds; r++) {
-        rounds.push(await once(target, path, key, { connections }, `c${connections}-r${r}`));
-      }
-      rounds.sort((a, b) => a.rps - b.rps);
-      const row = { name: rowName(target, path, key), target, path, key, ...rounds[Math.floor(rounds.length / 2)], rounds: rounds.map((x) => Math.round(x.rps)) };
+    const rows = CLOSED.filter(([target]) => present(target));
+    const rounds = rows.map(() => []);
+    for (let r = 0; r < opts.rounds; r++) {
+      for (const [n, [target, path, key]] of rows.entries()) rounds[n].push(await once(target, path, key, { connections }, `c${connections}-r${r}`));
+    }
+    for (const [n, [target, path, key]] of rows.entries()) {
+      const sorted = rounds[n].sort((a, b) => a.rps - b.rps);
+      const row = { name: rowName(target, path, key), target, path, key, ...sorted[Math.floor(sorted.length / 2)], rounds: sorted.map((x) => Math.round(x.rps)) };
       log(`${connections} conns  ${row.name}: ${row.rps.toFixed(0)} req/s  p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  cpu ${row.cpuMsPerReq.toFixed(2)} ms/req  errors ${row.errors}`);
       closed.push(row);
     }
@@ -122,38 +123,38 @@ async function measureAll(targets, portkeyMissing) {
     bindings.push({ name, binding, ...r });
   }
 
-  const open = [];
-  for (const [target, path, key] of OPEN) {
-    if (!present(target)) continue;
-    const load = { rate: opts.rate, count: opts.rate * opts.seconds, connections: 16 };
-    let r;
-    if (target === 'gateway') {
-      r = await openLoop(targets.gateway, { body: GATEWAY_PATHS[path].body('open'), headers: KEYS[key], ...load });
-      count(key, Object.fromEntries(Object.entries(r.statuses).filter(([s]) => s !== '0')), r.statuses[0] ?? 0);
-    } else {
-      r = await openLoop(targets[target], { body: PEER_BODY, ...load });
+  // Open loop: one-second slices, the rows taking turns, merged per row.
+  const openRows = OPEN.filter(([target]) => present(target));
+  const slices = openRows.map(() => []);
+  for (let sec = 0; sec < opts.seconds; sec++) {
+    for (const [n, [target, path, key]] of openRows.entries()) {
+      const load = { rate: opts.rate, count: opts.rate, offset: sec * opts.rate, connections: 16 };
+      const gw = target === 'gateway';
+      const sl = await openLoop(targets[target], { body: gw ? GATEWAY_PATHS[path].body('open') : PEER_BODY, headers: gw ? KEYS[key] : {}, ...load });
+      if (gw) count(key, Object.fromEntries(Object.entries(sl.statuses).filter(([s]) => s !== '0')), sl.statuses[0] ?? 0);
+      slices[n].push(sl);
     }
-    const row = { name: rowName(target, path, key), target, path, key, ...r };
-    log(`${opts.rate} req/s  ${row.name}: p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  (${row.rps.toFixed(0)} req/s done)`);
-    open.push(row);
   }
+  const open = openRows.map(([target, path, key], n) => ({ name: rowName(target, path, key), target, path, key, ...openSummary(slices[n]) }));
+  for (const row of open) log(`${opts.rate} req/s  ${row.name}: p50 ${row.p50.toFixed(2)} ms  p99 ${row.p99.toFixed(2)} ms  (${row.rps.toFixed(0)} req/s done)`);
 
-  const streams = [];
-  for (const [label, target, body, key] of STREAMS) {
-    if (!present(target)) { streams.push({ label, target, failure: portkeyMissing }); continue; }
-    const headers = key ? KEYS[key] : {};
-    if (label.includes('replayed')) {
-      const prime = await streamLoop(targets[target], { body, headers, count: 1 }); // stores the entry
-      count(key, { 200: prime.count });
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const r = await streamLoop(targets[target], { body, headers, count: opts.streams });
-    if (r.failure && target === 'portkey') r.failure += ` — Portkey logged: ${targets.portkey.stderr().trim().split('\n').slice(0, 2).join(' ')}`;
-    if (key) count(key, { 200: r.count }, r.failure ? 1 : 0);
-    const row = { label, target, ...r };
-    log(`stream ${label}: ${r.failure ? `FAILED ${r.failure}` : `first chunk p50 ${r.first.p50.toFixed(2)} ms, total p50 ${r.total.p50.toFixed(2)} ms, ${r.chunksPerStream.toFixed(1)} network chunks, ${r.eventsPerStream.toFixed(1)} events`}`);
-    streams.push(row);
+  // Streams: the replayed row is primed first (one live call stores the entry).
+  const streamDefs = STREAMS.filter(([, target]) => present(target));
+  for (const [label, target, body, key] of streamDefs) {
+    if (!label.includes('replayed')) continue;
+    const [prime] = await streamRows([{ target: targets[target], body, headers: KEYS[key] }], { count: 1 });
+    count(key, { 200: prime.count });
+    await new Promise((r) => setTimeout(r, 300));
   }
+  const measured = await streamRows(streamDefs.map(([, target, body, key]) => ({ target: targets[target], body, headers: key ? KEYS[key] : {} })), { count: opts.streams });
+  const streams = STREAMS.map(([label, target, , key]) => {
+    if (!present(target)) return { label, target, failure: portkeyMissing };
+    const r = measured[streamDefs.findIndex(([l]) => l === label)];
+    if (key) count(key, { 200: r.count }, r.failure ? 1 : 0);
+    if (r.failure && target === 'portkey') r.failure += ` — Portkey logged: ${targets.portkey.stderr().trim().split('\n').slice(0, 2).join(' ')}`;
+    log(`stream ${label}: ${r.failure ? `FAILED ${r.failure}` : `first chunk p50 ${r.first.p50.toFixed(2)} ms, total p50 ${r.total.p50.toFixed(2)} ms, ${r.chunksPerStream.toFixed(1)} network chunks, ${r.eventsPerStream.toFixed(1)} events`}`);
+    return { label, target, ...r };
+  });
 
   // Over-admission: push one key with a small limit past it at 64 connections; count 200s.
   const tightRun = await gatewayRun('hit', 'tight', { connections: 64, amount: Math.round(opts.tight * 1.5), limitS: 60 }, 'tight');
