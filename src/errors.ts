@@ -101,6 +101,12 @@ export class GatewayError extends Error {
   }
 }
 
+/** `retry-after` (whole seconds, at least 1, as HTTP wants) and `retry-after-ms` (what OpenAI's clients read first). */
+export function retryAfterHeaders(waitMs: number): Record<string, string> {
+  const wait = Math.max(1, Math.ceil(waitMs));
+  return { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) };
+}
+
 /** The same error with more headers (e.g. x-should-retry when the gateway stops retrying). */
 export function withHeaders(error: GatewayError, headers: Record<string, string>, message = error.message): GatewayError {
   return new GatewayError(error.code, message, { ...error.options, headers: { ...error.headers, ...headers } });

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { LogSettingsSchema } from '../config/schema';
 import { upstreamCalls, type CallRecord } from './call-record';
 
 /**
@@ -9,10 +11,7 @@ import { upstreamCalls, type CallRecord } from './call-record';
  * rows are counted as lost and reported.
  */
 
-export interface LogSettings {
-  batch_size: number;
-  flush_ms: number;
-}
+export type LogSettings = z.infer<typeof LogSettingsSchema>;
 
 const INSERT = `INSERT OR IGNORE INTO calls (
   request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status,

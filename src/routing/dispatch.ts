@@ -1,5 +1,5 @@
 import type { RoutingSettings } from '../config/routing-schema';
-import { GatewayError, withHeaders } from '../errors';
+import { GatewayError, retryAfterHeaders, withHeaders } from '../errors';
 import type { AttemptDecision, CallRecord } from '../logging/call-record';
 import { providerFor } from '../providers/registry';
 import { attempt, type AttemptInput, type Served } from './attempt';
@@ -159,11 +159,6 @@ function budgetSpent(last: GatewayError | undefined): GatewayError {
   return withHeaders(error, { 'x-should-retry': 'false' }, `${error.message} (the gateway's retry budget is spent: not retrying)`);
 }
 
-function retryHeaders(waitMs: number): Record<string, string> {
-  const wait = Math.max(1, Math.ceil(waitMs));
-  return { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) };
-}
-
 /** No target called: the status follows the cause of the earliest recovery. */
 function refused(route: Route, refusals: Refusal[]): GatewayError {
   const first = refusals.reduce((a, b) => (b.until < a.until ? b : a));
@@ -171,11 +166,11 @@ function refused(route: Route, refusals: Refusal[]): GatewayError {
   const inSeconds = Math.max(1, Math.ceil(wait / 1000));
   if (first.cause === 'backoff') {
     return new GatewayError('upstream_rate_limited', `The providers of "${route.model}" are rate limiting the gateway; retry in ${inSeconds} s`, {
-      headers: { ...retryHeaders(wait), 'x-should-retry': 'true' },
+      headers: { ...retryAfterHeaders(wait), 'x-should-retry': 'true' },
     });
   }
   return new GatewayError('all_targets_unavailable', `Every provider of "${route.model}" is unavailable; retry in ${inSeconds} s`, {
-    headers: retryHeaders(wait),
+    headers: retryAfterHeaders(wait),
   });
 }
 
@@ -187,6 +182,6 @@ function refused(route: Route, refusals: Refusal[]): GatewayError {
 function asRateLimit(error: GatewayError, settings: RoutingSettings): GatewayError {
   // A spent retry budget already said not to retry: that stands.
   const headers: Record<string, string> = { 'x-should-retry': error.headers['x-should-retry'] ?? 'true' };
-  if (error.retryAfterMs !== undefined) Object.assign(headers, retryHeaders(Math.min(error.retryAfterMs, settings.max_backoff_ms)));
+  if (error.retryAfterMs !== undefined) Object.assign(headers, retryAfterHeaders(Math.min(error.retryAfterMs, settings.max_backoff_ms)));
   return withHeaders(error, headers);
 }

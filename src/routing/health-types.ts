@@ -1,3 +1,5 @@
+import type { RoutingSettings } from '../config/routing-schema';
+
 /**
  * The contract between the Worker and the Health Durable Object: one object
  * (named "fleet") holds every target's circuit breaker and any wait a provider
@@ -6,16 +8,8 @@
  * probes, and a background refresh.
  */
 
-export interface BreakerSettings {
-  /** Consecutive failures that open the breaker. */
-  failures: number;
-  /** How long it stays open before one probe is let through. */
-  cooldown_ms: number;
-  /** Cooldown is multiplied by a random factor in [1 - jitter, 1 + jitter]. */
-  jitter: number;
-  /** How long a claimed probe holds the half-open slot if its outcome is never reported. */
-  probe_lease_ms: number;
-}
+/** Consecutive failures that open a breaker, its jittered cooldown and the probe's lease (config/routing-schema.ts). */
+export type BreakerSettings = RoutingSettings['breaker'];
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

@@ -2,8 +2,10 @@ import type { RetrySettings } from '../config/routing-schema';
 import { GatewayError } from '../errors';
 
 /**
- * All waiting in the gateway happens here: full-jitter exponential backoff, the
- * upstream's own requested wait, and the abortable sleep itself.
+ * All waiting between upstream attempts happens here: full-jitter exponential
+ * backoff, the upstream's own requested wait, and the abortable sleep itself.
+ * (The other timers of the gateway are timeouts, the log's batch window and the
+ * single-flight poll: none of them delays a retry.)
  */
 
 /** Statuses worth another attempt at the same target (529: Anthropic's "overloaded"). */
