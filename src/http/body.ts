@@ -1,7 +1,8 @@
 import type { z } from 'zod';
+import type { JsonObject } from '../core/json';
+import { readCapped } from '../core/read-capped';
 import { GatewayError } from '../errors';
 
-export type JsonObject = Record<string, unknown>;
 
 const decoder = new TextDecoder();
 
@@ -19,20 +20,8 @@ export async function readJsonObject(request: Request, cap: number): Promise<Jso
   if (declared > cap) throw tooLarge(cap);
   if (!request.body) throw new GatewayError('invalid_json', 'Request body is empty; expected a JSON object');
 
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(cap);
-    }
-    chunks.push(value);
-  }
-  const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks, size);
+  const bytes = await readCapped(request.body, cap);
+  if (!bytes) throw tooLarge(cap);
 
   let parsed: unknown;
   try {
@@ -44,16 +33,6 @@ export async function readJsonObject(request: Request, cap: number): Promise<Jso
     throw new GatewayError('invalid_json', 'Request body must be a JSON object');
   }
   return parsed as JsonObject;
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readCapped } from '../core/read-capped';
 import { GatewayError } from '../errors';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
@@ -26,37 +27,18 @@ export async function readUpstreamBody(response: Response, target: Target, onIdl
     throw tooLarge(target);
   }
   if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   let idle = setTimeout(onIdle, target.timeouts.idle_ms);
+  const restart = () => {
+    clearTimeout(idle);
+    idle = setTimeout(onIdle, target.timeouts.idle_ms);
+  };
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > cap) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(target);
-      }
-      chunks.push(value);
-      clearTimeout(idle);
-      idle = setTimeout(onIdle, target.timeouts.idle_ms);
-    }
+    const bytes = await readCapped(response.body, cap, restart);
+    if (!bytes) throw tooLarge(target);
+    return new TextDecoder().decode(bytes);
   } finally {
     clearTimeout(idle);
   }
-  return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : join(chunks, size));
-}
-
-function join(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 /**
