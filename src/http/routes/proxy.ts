@@ -1,11 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { StreamAssembler } from '../../cache/assemble';
-import { isStorable, type CacheEntry } from '../../cache/entry';
-import { readEntry, writeEntry } from '../../cache/kv-store';
-import { planCache } from '../../cache/policy';
-import { answerFromCache, cacheHeaders, newEntry } from '../../cache/serve';
-import { joinFlight, leadFlight } from '../../cache/single-flight';
+import { openCache } from '../../cache/response-cache';
+import { answerFromCache } from '../../cache/serve';
 import { admit } from '../../limits/admission';
 import { estimateTokens } from '../../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../../logging/call-record';
@@ -43,22 +39,13 @@ export function proxy(endpoint: Operation, schema: ApiSchema) {
     const admission = await admit({ env: c.env, config, keyId: caller.keyId, route, endpoint, body, call });
     if (admission) c.set('admission', admission);
 
-    const decision = await planCache(config, route, endpoint, body, c.req.raw.headers, caller.keyId);
-    const plan = decision && 'use' in decision ? decision.use : undefined;
-    const headers: Record<string, string> = { ...admission?.headers };
-    if (decision) {
-      call.cacheStatus = plan ? (plan.lookup ? 'MISS' : 'REFRESH') : 'BYPASS';
-      Object.assign(headers, cacheHeaders(call.cacheStatus));
-      // Names the KV key, so an operator can purge this one entry (README, "Response cache").
-      if (plan) headers['x-gateway-cache-key'] = plan.key;
-    }
-    if (plan?.lookup) {
-      const longest = Math.max(...route.targets.map((t) => t.timeouts.total_ms));
-      const entry = (await readEntry(c.env.CACHE, plan.key, Date.now())) ?? (await joinFlight(plan.key, longest));
-      if (entry?.endpoint === endpoint) return answerFromCache(entry, call, stream, clientWantsUsage, headers);
-    }
+    const cache = await openCache({
+      config, route, operation: endpoint, body, requestHeaders: c.req.raw.headers, keyId: caller.keyId, kv: c.env.CACHE, ctx: c.executionCtx,
+    });
+    const headers: Record<string, string> = { ...admission?.headers, ...cache.headers };
+    if (cache.hit) return answerFromCache(cache.hit, call, stream, clientWantsUsage, headers);
+    call.cacheStatus = cache.status;
 
-    const flight = plan?.store ? leadFlight(plan.key) : undefined;
     let served: Served;
     try {
       served = await dispatch(
@@ -69,7 +56,7 @@ export function proxy(endpoint: Operation, schema: ApiSchema) {
         route,
       );
     } catch (error) {
-      flight?.land(undefined);
+      cache.offer(undefined);
       throw error;
     }
     Object.assign(headers, {
@@ -78,40 +65,21 @@ export function proxy(endpoint: Operation, schema: ApiSchema) {
       'x-gateway-attempts': String(upstreamCalls(call)),
       'x-gateway-overhead-ms': String(overheadMs(call)),
     });
-    /** Stores a complete answer and hands it to identical calls waiting for it. */
-    const keep = (answer: Record<string, unknown> | undefined) => {
-      let entry: CacheEntry | undefined;
-      if (plan?.store && answer && isStorable(endpoint, answer, plan.policy)) {
-        entry = newEntry(endpoint, answer, served.target.provider, served.target.model, plan.ttlMs);
-        const write = writeEntry(c.env.CACHE, plan.key, entry, plan.policy.max_entry_bytes);
-        if (write) c.executionCtx.waitUntil(write);
-      }
-      flight?.land(entry);
-    };
-
     if (!stream) {
       const usage = readUsage(served.json?.usage);
       if (usage) recordUsage(call, usage);
-      if (plan) keep(served.json);
+      cache.offer(served.json, served.target);
       if (served.text !== undefined) {
         return new Response(served.text, { headers: { ...headers, 'content-type': 'application/json' } });
       }
       return c.json(served.json, 200, headers);
     }
-    const tap = plan?.store ? streamTap(endpoint, keep) : undefined;
+    const tap = cache.tap(served.target);
     // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
     const estimatePrompt = () => estimateTokens(endpoint, body, config.limits).prompt;
     return new Response(relay({ served, record: call, clientWantsUsage, clientSignal: c.req.raw.signal, estimatePrompt, tap }), {
       headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
     });
-  };
-}
-
-function streamTap(endpoint: Operation, keep: (answer: Record<string, unknown> | undefined) => void) {
-  const assembler = new StreamAssembler(endpoint);
-  return {
-    chunk: (data: string) => assembler.push(data),
-    end: (complete: boolean) => keep(complete ? assembler.result() : undefined),
   };
 }
 
