@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import { asGatewayError, errorResponse, GatewayError } from '../errors';
 import type { AppEnv } from './context';
 import { auth, callLog, config } from './middleware';
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from './request-schemas';
 import { getModel, listModels } from './routes/models';
 import { proxy } from './routes/proxy';
 import type { Context } from 'hono';
@@ -18,9 +17,9 @@ app.use('*', callLog, config);
 app.use('/v1/*', auth);
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }));
-app.post('/v1/chat/completions', proxy('chat.completions', ChatCompletionRequest));
-app.post('/v1/completions', proxy('completions', CompletionRequest));
-app.post('/v1/embeddings', proxy('embeddings', EmbeddingRequest));
+app.post('/v1/chat/completions', proxy('chat.completions'));
+app.post('/v1/completions', proxy('completions'));
+app.post('/v1/embeddings', proxy('embeddings'));
 app.get('/v1/models', listModels);
 app.get('/v1/models/*', getModel);
 

@@ -1,0 +1,72 @@
+import type { Caller } from '../auth/key-ring';
+import { openCache, type CacheLookup } from '../cache/response-cache';
+import type { GatewayConfig } from '../config/schema';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
+import type { Env } from '../env';
+import { admit, type Admission } from '../limits/admission';
+import type { CallRecord } from '../logging/call-record';
+import { chaosFrom } from '../routing/chaos';
+import { dispatch, type Served } from '../routing/dispatch';
+import { authorize, resolveModel } from '../routing/resolve';
+
+/**
+ * One model call, whatever wire format it arrived in: resolve and authorize the
+ * model, admit it against the key's limits, answer from the cache when it can,
+ * otherwise dispatch it to the route's targets. What comes back is either a cached
+ * entry or the serving upstream's answer; turning either into a response is the
+ * ingress format's job (src/ingress/). Settling and logging happen once the
+ * response has ended (http/middleware.ts, callLog).
+ */
+
+export interface CallInput {
+  env: Env;
+  ctx: { waitUntil(promise: Promise<unknown>): void };
+  config: GatewayConfig;
+  caller: Caller;
+  record: CallRecord;
+  operation: Operation;
+  /** The caller's body, validated by its ingress format; forwarded as received. */
+  body: JsonObject;
+  model: string;
+  stream: boolean;
+  requestHeaders: Headers;
+  clientSignal: AbortSignal;
+  /** Told as soon as the call holds a reservation, so it is settled however the call ends. */
+  onAdmitted(admission: Admission): void;
+}
+
+export type CallResult =
+  | { from: 'cache'; cache: CacheLookup; headers: Record<string, string> }
+  | { from: 'upstream'; served: Served; cache: CacheLookup; headers: Record<string, string> };
+
+export async function runCall(input: CallInput): Promise<CallResult> {
+  const { config, record, operation, body } = input;
+  record.model = input.model;
+  record.stream = input.stream;
+  const route = resolveModel(config, input.model);
+  authorize(input.caller.policy, route);
+  const admission = await admit({ env: input.env, config, keyId: input.caller.keyId, route, endpoint: operation, body, call: record });
+  if (admission) input.onAdmitted(admission);
+
+  const cache = await openCache({
+    config, route, operation, body, requestHeaders: input.requestHeaders, keyId: input.caller.keyId, kv: input.env.CACHE, ctx: input.ctx,
+  });
+  const headers: Record<string, string> = { ...admission?.headers, ...cache.headers };
+  if (cache.hit) return { from: 'cache', cache, headers };
+  record.cacheStatus = cache.status;
+
+  try {
+    const served = await dispatch(
+      {
+        endpoint: operation, body, stream: input.stream, requestId: record.requestId, env: input.env, clientSignal: input.clientSignal,
+        record, settings: config.routing, ctx: input.ctx, chaos: chaosFrom(input.requestHeaders, input.caller),
+      },
+      route,
+    );
+    return { from: 'upstream', served, cache, headers };
+  } catch (error) {
+    cache.offer(undefined);
+    throw error;
+  }
+}
