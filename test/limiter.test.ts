@@ -421,3 +421,34 @@ describe('Limiter: rule states', () => {
     ]);
   });
 });
+
+describe('Limiter: batched and piggybacked settlements', () => {
+  const concurrency: Rule = { name: 'concurrency', kind: 'concurrency', limit: 2 };
+  const tokens: Rule = { name: 'tokens:60s', kind: 'tokens', limit: 10_000, window_ms: 60_000 };
+
+  it('frees a slot with the settlement an admission carries, in the same transaction', async () => {
+    const stub = freshLimiter('piggyback');
+    await useClock(stub, T0);
+    const [a, b] = [request([concurrency, tokens], { tokens: 100 }), request([concurrency, tokens], { tokens: 100 })];
+    expect((await stub.admit(a)).ok).toBe(true);
+    expect((await stub.admit(b)).ok).toBe(true);
+    expect((await stub.admit(request([concurrency, tokens]))).ok).toBe(false);
+    const next = await stub.admit(request([concurrency, tokens], { tokens: 100, settle: [{ id: a.id, tokens: 30, cost: 0 }] }));
+    expect(next.ok).toBe(true);
+    expect((await stub.usage([concurrency, tokens])).map((u) => u.used)).toEqual([2, 230]);
+  });
+
+  it('settles a batch in one call, idempotently, and applies deltas even after a final settle', async () => {
+    const stub = freshLimiter('batch');
+    await useClock(stub, T0);
+    const calls = Array.from({ length: 50 }, () => request([concurrency, tokens], { tokens: 10 }));
+    const admitted = [];
+    for (const c of calls) if ((await stub.admit(c)).ok) admitted.push(c);
+    expect(admitted).toHaveLength(2);
+    const batch = admitted.map((c) => ({ id: c.id, tokens: 4, cost: 0 }));
+    await stub.settleMany([...batch, ...batch]);
+    expect((await stub.usage([concurrency, tokens])).map((u) => u.used)).toEqual([0, 8]);
+    await stub.settleMany([{ id: admitted[0]!.id, tokens: 5, cost: 0, delta: true }]);
+    expect((await stub.usage([concurrency, tokens])).map((u) => u.used)).toEqual([0, 13]);
+  });
+});

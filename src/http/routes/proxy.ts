@@ -40,7 +40,7 @@ export function proxy(endpoint: Operation, schema: ApiSchema) {
     const route = resolveModel(config, request.model);
     const caller = c.get('caller');
     authorize(caller.policy, route);
-    const admission = await admit({ env: c.env, config, keyId: caller.keyId, route, endpoint, body, call });
+    const admission = await admit({ env: c.env, config, keyId: caller.keyId, route, endpoint, body, call, ctx: c.executionCtx });
     if (admission) c.set('admission', admission);
 
     const decision = await planCache(config, route, endpoint, body, c.req.raw.headers, caller.keyId);
