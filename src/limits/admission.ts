@@ -6,16 +6,17 @@ import { estimateTokens } from './estimate';
 import { goDuration, rateLimitHeaders } from './headers';
 import { reserveCost, routePrices } from './pricing';
 import { rulesFor } from './rules';
-import { queueSettlement, takeSettlements } from './settle-queue';
-import type { AdmitRequest, AdmitResult, Rule, RuleState } from './types';
+import { admitAt, type Admitted } from './object-admission';
+import type { AdmitResult, Rule, RuleState } from './types';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { Route } from '../core/target';
 
 /**
- * Admission on the hot path: one round trip, the key's limiter object and the
- * objects of the fleet-wide entries covering the route (rules.ts) called in
- * parallel. Rules and prices are precompiled per config and route, so a call does
+ * Admission on the hot path: the key's limiter object and the objects of the
+ * fleet-wide entries covering the route (rules.ts), each admitting from this
+ * isolate's quota lease when it can (no round trip), else by one RPC, all in
+ * parallel: at most one round trip (object-admission.ts). Rules and prices are precompiled per config and route, so a call does
  * map lookups and one pass over its body (estimate.ts). The reservation is settled
  * to real usage once the call has ended: queued, and sent in a batch or with the
  * next admission (settle-queue.ts), never on a call's own path.
@@ -95,19 +96,14 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
   const objects: [string, Rule[]][] = [];
   if (rules.key.length > 0) objects.push([`key:${keyId}`, rules.key]);
   for (const fleet of rules.fleet) objects.push([fleet.object, fleet.rules]);
-  let results: AdmitResult[];
+  const amounts = { id: call.requestId, tokens: estimate.prompt + estimate.completion, cost, lease_ms: config.limits.lease_s * 1000 };
+  let admitted: Admitted[];
   try {
-    const ns = env.LIMITER;
-    const request = (object: string, ruleList: Rule[]): AdmitRequest => ({
-      id: call.requestId,
-      rules: ruleList,
-      tokens: estimate.prompt + estimate.completion,
-      cost,
-      lease_ms: config.limits.lease_s * 1000,
-      settle: takeSettlements(ns, object),
-    });
-    const admissions = objects.map(([object, ruleList]) => ns.get(ns.idFromName(object)).admit(request(object, ruleList)));
-    results = await withTimeout(Promise.all(admissions), config.limits.timeout_ms);
+    const pending = objects.map(([object, ruleList]) => admitAt(env.LIMITER, object, ruleList, amounts, ctx));
+    // Admitted from leases only: no promise, no timer.
+    admitted = pending.some((p) => p instanceof Promise)
+      ? await withTimeout(Promise.all(pending), config.limits.timeout_ms)
+      : (pending as Admitted[]);
   } catch (error) {
     console.error(`limiter unavailable for key ${keyId}: ${error instanceof Error ? error.message : String(error)}`);
     if (config.limits.on_unavailable === 'open') {
@@ -120,14 +116,12 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
     });
   }
 
+  const results = admitted.map((a) => a.result);
   const states: RuleState[] = results.flatMap((r) => r.states);
   const headers = rateLimitHeaders(states);
-  // Queued, never awaited: the batch goes out from waitUntil or with the next admission (settle-queue.ts).
+  // Queued, never awaited: settlements go out in batches or with the next admission (settle-queue.ts).
   const settle = (tokens: number, cost: number) => {
-    const ns = env.LIMITER;
-    objects.forEach(([object], i) => {
-      if (results[i]!.ok) queueSettlement(ns, object, { id: call.requestId, tokens, cost }, ctx);
-    });
+    for (const a of admitted) a.settle({ tokens, cost });
   };
 
   const refused = results.find((r): r is Extract<AdmitResult, { ok: false }> => !r.ok);

@@ -112,6 +112,7 @@ export class Limiter extends DurableObject {
       if (request.lease) {
         const granted = this.grant(request.rules, request.lease, now);
         if (granted) return granted;
+        if (request.lease_only) return { ok: true, states: [] };
       }
       const amounts: Amounts = { requests: 1, tokens: nonNegative(request.tokens), cost: nonNegative(request.cost), lease_ms: nonNegative(request.lease_ms), at: now, lease: false };
       const gauges = request.rules.map((rule) => gauge(this.sql, rule, amounts, now, true));

@@ -57,6 +57,8 @@ export interface AdmitRequest {
   settle?: SettleItem[];
   /** Grant a quota lease instead of admitting the call alone; if it does not fit, the call is admitted alone. */
   lease?: LeaseAsk;
+  /** Renewal: grant the lease or nothing; no call is admitted (nothing is recorded under `id`). */
+  lease_only?: boolean;
 }
 
 export interface RuleState {
