@@ -74,6 +74,12 @@ const asking = new Map<Namespace, Set<string>>();
 const demand = new Map<string, number>();
 const signatures = new WeakMap<Rule[], string>();
 
+/** Bounded like rules.ts's memo: one entry per (object, rule set) this isolate has leased. */
+function remember(key: string, calls: number): void {
+  if (demand.size >= 10_000 && !demand.has(key)) demand.clear();
+  demand.set(key, calls);
+}
+
 function of<V>(map: Map<Namespace, V>, ns: Namespace, make: () => V): V {
   let value = map.get(ns);
   if (!value) map.set(ns, (value = make()));
@@ -115,7 +121,7 @@ export function endLease(lease: Lease, ctx: Waiter): void {
   lease.open = false;
   const byKey = book.get(lease.ns);
   if (byKey?.get(lease.key) === lease) byKey.delete(lease.key);
-  demand.set(lease.key, lease.admitted);
+  remember(lease.key, lease.admitted);
   const used = (k: 'requests' | 'tokens' | 'cost') => lease.granted[k] - lease.left[k];
   queueSettlement(lease.ns, lease.object, { id: lease.id, requests: used('requests'), tokens: used('tokens'), cost: used('cost') }, ctx);
 }
@@ -205,6 +211,6 @@ export function leaseStates(lease: Lease, now: number): RuleState[] {
 export function shouldRenew(lease: Lease): boolean {
   if (lease.renewing || !lease.open || lease.left.requests >= lease.granted.requests / 2) return false;
   lease.renewing = true;
-  demand.set(lease.key, lease.granted.requests);
+  remember(lease.key, lease.granted.requests);
   return true;
 }
