@@ -16,10 +16,11 @@ import type { Route } from '../core/target';
  * Admission on the hot path: the key's limiter object and the objects of the
  * fleet-wide entries covering the route (rules.ts), each admitting from this
  * isolate's quota lease when it can (no round trip), else by one RPC, all in
- * parallel: at most one round trip (object-admission.ts). Rules and prices are precompiled per config and route, so a call does
- * map lookups and one pass over its body (estimate.ts). The reservation is settled
- * to real usage once the call has ended: queued, and sent in a batch or with the
- * next admission (settle-queue.ts), never on a call's own path.
+ * parallel: at most one round trip (object-admission.ts). Rules and prices are
+ * precompiled per config and route, so a call does map lookups and one pass over its
+ * body (estimate.ts). The reservation is settled to real usage once the call has
+ * ended: queued, and sent in a batch or with the next admission (settle-queue.ts),
+ * never on a call's own path.
  */
 
 export interface AdmissionInput {
