@@ -36,7 +36,7 @@ export function budget(results) {
   for (const row of closed.filter((r) => r.connections === 64 && r.target === 'gateway')) {
     line(`64 connections, ${row.name}: p99 <= 5x p50, no client timeouts`, `p99/p50 ${f(row.p99 / row.p50, 1)} (p50 ${f(row.p50)}, p99 ${f(row.p99)} ms), ${row.timeouts} timeouts`, row.p99 <= 5 * row.p50 && row.timeouts === 0);
   }
-  const limitedRows = closed.filter((r) => r.key === 'limited');
+  const limitedRows = closed.filter((r) => r.key === 'limited' || r.key === 'leased');
   const best = limitedRows.reduce((a, b) => (b.rps > (a?.rps ?? -1) ? b : a), undefined);
   line('One limited key sustains >= 1,000 admitted calls/s (best closed-loop row)', `${f(best?.rps, 0)}/s (${best?.name}, ${best?.connections} connections)`, best?.rps >= 1000);
   line(`0 over-admissions (a key limited to ${over.limit}, ${over.sent} calls at 64 connections)`, `${over.overAdmitted} over, ${over.admitted} admitted, ${over.refused} refused, ${over.underAdmitted} under the limit`, over.overAdmitted === 0 && over.admitted <= over.limit);

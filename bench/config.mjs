@@ -2,7 +2,7 @@
 // on the local upstream, cache on for one and off for the other; one limited key
 // (several rules), one unlimited key, one key with a small limit (for over-admission);
 // the D1 call log on (it always is: the DB binding).
-export const SECRETS = { KEY_LIMITED: 'sk-bench-limited', KEY_OPEN: 'sk-bench-open', KEY_TIGHT: 'sk-bench-tight' };
+export const SECRETS = { KEY_LIMITED: 'sk-bench-limited', KEY_LEASED: 'sk-bench-leased', KEY_OPEN: 'sk-bench-open', KEY_TIGHT: 'sk-bench-tight' };
 
 /** `tight` is the small limit the over-admission scenario pushes past. */
 export function gatewayConfig(upstreamUrl, { tight }) {
@@ -24,6 +24,11 @@ export function gatewayConfig(upstreamUrl, { tight }) {
           concurrency: 10_000,
           budget_usd: { daily: 1e9 },
         },
+      },
+      // The same rules without concurrency: admitted from quota leases (src/limits/lease-book.ts).
+      leased: {
+        secrets: ['KEY_LEASED'],
+        limits: { requests: [{ limit: 1e9, window_s: 60 }, { limit: 1e9, window_s: 3600 }], tokens_per_minute: 1e12, budget_usd: { daily: 1e9 } },
       },
       open: { secrets: ['KEY_OPEN'] },
       tight: { secrets: ['KEY_TIGHT'], limits: { requests: [{ limit: tight, window_s: 3600 }] } },

@@ -7,6 +7,7 @@ const bearer = (secret) => ({ authorization: `Bearer ${secret}` });
 
 export const KEYS = {
   limited: bearer(SECRETS.KEY_LIMITED),
+  leased: bearer(SECRETS.KEY_LEASED),
   open: bearer(SECRETS.KEY_OPEN),
   tight: bearer(SECRETS.KEY_TIGHT),
 };
@@ -28,6 +29,9 @@ export const CLOSED = [
   ['gateway', 'miss', 'limited'],
   ['gateway', 'off', 'limited'],
   ['gateway', 'hit', 'limited'],
+  ['gateway', 'miss', 'leased'],
+  ['gateway', 'off', 'leased'],
+  ['gateway', 'hit', 'leased'],
   ['gateway', 'miss', 'open'],
   ['gateway', 'off', 'open'],
   ['gateway', 'hit', 'open'],
@@ -59,4 +63,5 @@ export const STREAMS = [
   ['gateway replayed from cache', 'gateway', () => chat('cached', 'stream the hit', { stream: true }), 'limited'],
 ];
 
-export const rowName = (target, path, key) => (target === 'gateway' ? `gateway ${GATEWAY_PATHS[path].label}, ${key === 'open' ? 'unlimited' : 'limited'} key` : target);
+const KEY_LABEL = { open: 'unlimited', limited: 'limited', leased: 'leased' };
+export const rowName = (target, path, key) => (target === 'gateway' ? `gateway ${GATEWAY_PATHS[path].label}, ${KEY_LABEL[key]} key` : target);

@@ -32,6 +32,7 @@ export async function verify(gateway, tally, tight) {
   const answeredBy = (key) => Object.values(tally.byKey[key]).reduce((a, b) => a + b, 0);
 
   const limited = await limiterCount(gateway.mf, 'key:limited', LIMITED_COUNT_RULE);
+  const leased = await limiterCount(gateway.mf, 'key:leased', LIMITED_COUNT_RULE);
   const tightCount = await limiterCount(gateway.mf, 'key:tight', TIGHT_COUNT_RULE(tight));
   const keyCheck = (key, count) => {
     const admittedRows = rowsFor(key, 'admitted');
@@ -58,6 +59,6 @@ export async function verify(gateway, tally, tight) {
     logRows: n,
     // Every call that reached the gateway is logged, answered or cut: rows must equal calls sent.
     lostRows: sent - n,
-    keys: [keyCheck('limited', limited), keyCheck('tight', tightCount)],
+    keys: [keyCheck('limited', limited), keyCheck('leased', leased), keyCheck('tight', tightCount)],
   };
 }

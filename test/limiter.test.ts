@@ -421,3 +421,96 @@ describe('Limiter: rule states', () => {
     ]);
   });
 });
+
+describe('Limiter: batched and piggybacked settlements', () => {
+  const concurrency: Rule = { name: 'concurrency', kind: 'concurrency', limit: 2 };
+  const tokens: Rule = { name: 'tokens:60s', kind: 'tokens', limit: 10_000, window_ms: 60_000 };
+
+  it('frees a slot with the settlement an admission carries, in the same transaction', async () => {
+    const stub = freshLimiter('piggyback');
+    await useClock(stub, T0);
+    const [a, b] = [request([concurrency, tokens], { tokens: 100 }), request([concurrency, tokens], { tokens: 100 })];
+    expect((await stub.admit(a)).ok).toBe(true);
+    expect((await stub.admit(b)).ok).toBe(true);
+    expect((await stub.admit(request([concurrency, tokens]))).ok).toBe(false);
+    const next = await stub.admit(request([concurrency, tokens], { tokens: 100, settle: [{ id: a.id, tokens: 30, cost: 0 }] }));
+    expect(next.ok).toBe(true);
+    expect((await stub.usage([concurrency, tokens])).map((u) => u.used)).toEqual([2, 230]);
+  });
+
+  it('settles a batch in one call, idempotently, and applies deltas even after a final settle', async () => {
+    const stub = freshLimiter('batch');
+    await useClock(stub, T0);
+    const calls = Array.from({ length: 50 }, () => request([concurrency, tokens], { tokens: 10 }));
+    const admitted = [];
+    for (const c of calls) if ((await stub.admit(c)).ok) admitted.push(c);
+    expect(admitted).toHaveLength(2);
+    const batch = admitted.map((c) => ({ id: c.id, tokens: 4, cost: 0 }));
+    await stub.settleMany([...batch, ...batch]);
+    expect((await stub.usage([concurrency, tokens])).map((u) => u.used)).toEqual([0, 8]);
+    await stub.settleMany([{ id: admitted[0]!.id, tokens: 5, cost: 0, delta: true }]);
+    expect((await stub.usage([concurrency, tokens])).map((u) => u.used)).toEqual([0, 13]);
+  });
+});
+
+describe('Limiter: quota leases', () => {
+  const requests: Rule = { name: 'requests:60s', kind: 'requests', limit: 100, window_ms: 60_000 };
+  const tokens: Rule = { name: 'tokens:60s', kind: 'tokens', limit: 10_000, window_ms: 60_000 };
+  const day: Rule = { name: 'spend:day', kind: 'spend_day', limit: 1 };
+  const ask = (n: number, extra: Partial<NonNullable<AdmitRequest['lease']>> = {}) => ({
+    id: `lease-${++sequence}`, requests: n, tokens: n * 10, cost: n * 0.01, lease_ms: 1000, ...extra,
+  });
+
+  it('grants a slice of every rule, counted in the bucket of its end, and takes back what was not used', async () => {
+    const stub = freshLimiter('lease-grant');
+    const clock = await useClock(stub, T0);
+    const lease = ask(20);
+    const granted = await stub.admit(request([requests, tokens, day], { tokens: 10, cost: 0.01, lease }));
+    expect(granted).toMatchObject({ ok: true, lease: { id: lease.id, requests: 20, tokens: 200, lease_ms: 1000 } });
+    expect(granted.states.map((s) => s.remaining)).toEqual([80, 9800, expect.closeTo(0.8, 9)]);
+    expect((await stub.usage([requests, tokens, day])).map((u) => u.used)).toEqual([20, 200, expect.closeTo(0.2, 9)]);
+    // Counted at T0 + 1 s (bucket width 1 s): it ages out 1 s after a call admitted at T0 would.
+    clock.t = T0 + 61_000;
+    expect(await used(stub, requests)).toBe(20);
+    clock.t = T0 + 62_000;
+    expect(await used(stub, requests)).toBe(0);
+    clock.t = T0 + 1000;
+    // 7 calls used 50 tokens and $0.03: the rest comes back.
+    await stub.settleMany([{ id: lease.id, requests: 7, tokens: 50, cost: 0.03 }]);
+    expect((await stub.usage([requests, tokens, day])).map((u) => u.used)).toEqual([7, 50, expect.closeTo(0.03, 9)]);
+    // A call that settles after its lease was returned corrects it by a delta.
+    await stub.settleMany([{ id: lease.id, tokens: 25, cost: 0.01, delta: true }]);
+    expect((await stub.usage([requests, tokens, day])).map((u) => u.used)).toEqual([7, 75, expect.closeTo(0.04, 9)]);
+  });
+
+  it('never grants more than remains: the call is then admitted alone, exactly', async () => {
+    const stub = freshLimiter('lease-remains');
+    await useClock(stub, T0);
+    for (let i = 0; i < 95; i++) await stub.admit(request([requests]));
+    const near = await stub.admit(request([requests], { lease: ask(10) }));
+    expect(near.ok && near.lease).toBeUndefined();
+    expect(await used(stub, requests)).toBe(96);
+    const results = await Promise.all(Array.from({ length: 50 }, () => stub.admit(request([requests], { lease: ask(2) }))));
+    const leased = results.filter((r) => r.ok && r.lease).length;
+    const alone = results.filter((r) => r.ok && !r.lease).length;
+    expect(2 * leased + alone).toBe(4);
+    expect(await used(stub, requests)).toBe(100);
+  });
+
+  it('grants no lease to rules with a concurrency limit, and none past the end of a spend period or a bucket', async () => {
+    const stub = freshLimiter('lease-bounds');
+    const now = Date.UTC(2026, 2, 14, 23, 59, 59, 500);
+    const clock = await useClock(stub, now);
+    const concurrency: Rule = { name: 'concurrency', kind: 'concurrency', limit: 100 };
+    const withSlots = await stub.admit(request([requests, concurrency], { lease: ask(4) }));
+    expect(withSlots.ok && withSlots.lease).toBeUndefined();
+    const beforeMidnight = await stub.admit(request([day], { cost: 0.01, lease: ask(4) }));
+    expect(beforeMidnight.ok && beforeMidnight.lease).toMatchObject({ lease_ms: 500 });
+    clock.t = Date.UTC(2026, 2, 14, 23, 59, 59, 995);
+    const tooLate = await stub.admit(request([day], { cost: 0.01, lease: ask(4) }));
+    expect(tooLate.ok && tooLate.lease).toBeUndefined();
+    const short: Rule = { name: 'requests:6s', kind: 'requests', limit: 1000, window_ms: 6000 };
+    const narrow = await stub.admit(request([short], { lease: ask(4) }));
+    expect(narrow.ok && narrow.lease).toMatchObject({ lease_ms: 100 });
+  });
+});

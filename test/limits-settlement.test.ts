@@ -69,6 +69,10 @@ describe('settlement: the limiter counts exactly what the log says', () => {
     const key = limitedKey('evict');
     for (let i = 0; i < 3; i++) await postJson('/v1/chat/completions', { model: 'demo', messages: hello }, key).then((r) => r.text());
     await expect.poll(async () => (await limiterUsage('evict', 'demo'))['requests:3600s'], { timeout: 3000 }).toBe(3);
+    // Settlements arrive in batches a few ms after the calls end: wait until all three are in.
+    await expect.poll(async () => (await loggedTotals('evict')).calls, { timeout: 3000 }).toBe(3);
+    const logged = (await loggedTotals('evict')).tokens;
+    await expect.poll(async () => (await limiterUsage('evict', 'demo'))['tokens:60s'], { timeout: 3000 }).toBe(logged);
     const before = await limiterUsage('evict', 'demo');
 
     await evictDurableObject(testEnv.LIMITER.get(testEnv.LIMITER.idFromName('key:evict')));

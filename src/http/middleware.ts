@@ -41,7 +41,7 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
     }
     logCall(c.env.DB, ctx, call, config?.log ?? DEFAULT_LOG);
     // The limiter counts exactly what the log says this call used.
-    if (admission) ctx.waitUntil(admission.settle().catch((e) => console.error(`limiter settle failed: ${String(e)}`)));
+    admission?.settle();
   };
   // A client that leaves before the response exists: workerd cancels the handler's
   // pending I/O (the upstream call with it), so `next()` may never return. The call

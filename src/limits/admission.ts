@@ -4,20 +4,23 @@ import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import { estimateTokens } from './estimate';
 import { goDuration, rateLimitHeaders } from './headers';
-import type { Limiter } from './limiter';
 import { reserveCost, routePrices } from './pricing';
 import { rulesFor } from './rules';
-import type { AdmitRequest, AdmitResult, Rule, RuleState } from './types';
+import { admitAt, type Admitted } from './object-admission';
+import type { AdmitResult, Rule, RuleState } from './types';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { Route } from '../core/target';
 
 /**
- * Admission on the hot path: one round trip, the key's limiter object and the
- * objects of the fleet-wide entries covering the route (rules.ts) called in
- * parallel. Rules and prices are precompiled per config and route, so a call does
- * map lookups and one pass over its body (estimate.ts). The reservation is settled
- * to real usage once the call has ended, from `waitUntil`.
+ * Admission on the hot path: the key's limiter object and the objects of the
+ * fleet-wide entries covering the route (rules.ts), each admitting from this
+ * isolate's quota lease when it can (no round trip), else by one RPC, all in
+ * parallel: at most one round trip (object-admission.ts). Rules and prices are
+ * precompiled per config and route, so a call does map lookups and one pass over its
+ * body (estimate.ts). The reservation is settled to real usage once the call has
+ * ended: queued, and sent in a batch or with the next admission (settle-queue.ts),
+ * never on a call's own path.
  */
 
 export interface AdmissionInput {
@@ -28,20 +31,15 @@ export interface AdmissionInput {
   endpoint: Operation;
   body: JsonObject;
   call: CallRecord;
+  ctx: { waitUntil(promise: Promise<unknown>): void };
 }
 
 export interface Admission {
   headers: Record<string, string>;
   /** The reservation's prompt tokens: what a call that reached the provider and got nothing back is charged. */
   promptEstimate: number;
-  /** Settles the reservation to what the call really used (logged tokens and cost). */
-  settle(): Promise<void>;
-}
-
-type LimiterStub = DurableObjectStub<Limiter>;
-
-function stubFor(env: Env, name: string): LimiterStub {
-  return env.LIMITER.get(env.LIMITER.idFromName(name));
+  /** Queues the settlement of the reservation to what the call really used (logged tokens and cost). */
+  settle(): void;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -89,26 +87,24 @@ function refuseUnpriced(config: GatewayConfig, route: Route, call: CallRecord): 
 }
 
 export async function admit(input: AdmissionInput): Promise<Admission | undefined> {
-  const { env, config, keyId, route, endpoint, body, call } = input;
+  const { env, config, keyId, route, endpoint, body, call, ctx } = input;
   const rules = rulesFor(config, keyId, route);
   if (rules.key.length === 0 && rules.fleet.length === 0) return undefined;
   if (rules.budget) refuseUnpriced(config, route, call);
 
   const estimate = estimateTokens(endpoint, body, config.limits);
   const cost = reserveCost(config, route, estimate);
-  const request = (ruleList: Rule[]): AdmitRequest => ({
-    id: call.requestId,
-    rules: ruleList,
-    tokens: estimate.prompt + estimate.completion,
-    cost,
-    lease_ms: config.limits.lease_s * 1000,
-  });
-  const objects: [LimiterStub, AdmitRequest][] = [];
-  let results: AdmitResult[];
+  const objects: [string, Rule[]][] = [];
+  if (rules.key.length > 0) objects.push([`key:${keyId}`, rules.key]);
+  for (const fleet of rules.fleet) objects.push([fleet.object, fleet.rules]);
+  const amounts = { id: call.requestId, tokens: estimate.prompt + estimate.completion, cost, lease_ms: config.limits.lease_s * 1000 };
+  let admitted: Admitted[];
   try {
-    if (rules.key.length > 0) objects.push([stubFor(env, `key:${keyId}`), request(rules.key)]);
-    for (const fleet of rules.fleet) objects.push([stubFor(env, fleet.object), request(fleet.rules)]);
-    results = await withTimeout(Promise.all(objects.map(([stub, req]) => stub.admit(req))), config.limits.timeout_ms);
+    const pending = objects.map(([object, ruleList]) => admitAt(env.LIMITER, object, ruleList, amounts, ctx));
+    // Admitted from leases only: no promise, no timer.
+    admitted = pending.some((p) => p instanceof Promise)
+      ? await withTimeout(Promise.all(pending), config.limits.timeout_ms)
+      : (pending as Admitted[]);
   } catch (error) {
     console.error(`limiter unavailable for key ${keyId}: ${error instanceof Error ? error.message : String(error)}`);
     if (config.limits.on_unavailable === 'open') {
@@ -121,15 +117,18 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
     });
   }
 
+  const results = admitted.map((a) => a.result);
   const states: RuleState[] = results.flatMap((r) => r.states);
   const headers = rateLimitHeaders(states);
-  const settle = (ok: boolean[], tokens: number, cost: number) =>
-    Promise.all(objects.map(([stub], i) => (ok[i] ? stub.settle(call.requestId, { tokens, cost }) : undefined))).then(() => {});
+  // Queued, never awaited: settlements go out in batches or with the next admission (settle-queue.ts).
+  const settle = (tokens: number, cost: number) => {
+    for (const a of admitted) a.settle({ tokens, cost });
+  };
 
   const refused = results.find((r): r is Extract<AdmitResult, { ok: false }> => !r.ok);
   if (refused) {
     // Free what the other object reserved; its request count stays (the call was made).
-    await settle(results.map((r) => r.ok), 0, 0).catch(() => {});
+    settle(0, 0);
     call.limitStatus = 'rejected';
     call.limitedBy = refused.rule;
     throw refusal(refused, headers);
@@ -140,10 +139,6 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
     promptEstimate: estimate.prompt,
     // A cache hit counts as a request but spends no upstream tokens or money.
     settle: () =>
-      settle(
-        results.map(() => true),
-        call.cacheStatus === 'HIT' ? 0 : (call.promptTokens ?? 0) + (call.completionTokens ?? 0),
-        call.costUsd ?? 0,
-      ),
+      settle(call.cacheStatus === 'HIT' ? 0 : (call.promptTokens ?? 0) + (call.completionTokens ?? 0), call.costUsd ?? 0),
   };
 }

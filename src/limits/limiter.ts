@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
-import { agesOutAt, bucketAt, DAY_MS, oldestCounted, periodAt, type Bucket } from './sliding-window';
-import { windowGeometry, windowResetAfter, windowRetryAfter } from './sliding-window';
-import type { AdmitRequest, AdmitResult, Rule, RuleState, RuleUsage, Settlement } from './types';
+import { gauge, state, type Amounts, type Counted, type Gauge } from './gauges';
+import { DAY_MS, windowGeometry } from './sliding-window';
+import type { AdmitRequest, AdmitResult, LeaseAsk, Rule, RuleUsage, SettleItem } from './types';
 
 /**
  * Per-key limiter: one SQLite-backed Durable Object per caller key. The Worker
@@ -12,8 +12,10 @@ import type { AdmitRequest, AdmitResult, Rule, RuleState, RuleUsage, Settlement 
  *
  *  buckets(rule, bucket, amount, expires_ms)         -- `requests` and `tokens` rules
  *    rule        the rule name (its counter key; a name denotes one fixed window)
- *    bucket      bucket index floor(t / width), see sliding-window.ts
- *    amount      requests or tokens counted in that bucket (settle corrects tokens)
+ *    bucket      bucket index floor(t / width), see sliding-window.ts; a quota
+ *                lease is counted in the bucket of its end, which may be ahead of now
+ *    amount      requests or tokens counted in that bucket (settle corrects tokens,
+ *                and the requests of a lease)
  *    expires_ms  when the bucket stops counting (agesOutAt): lets the periodic
  *                prune drop buckets of rules that are no longer configured
  *  spend(rule, period, amount, expires_ms)           -- `spend_day` / `spend_month`
@@ -25,11 +27,22 @@ import type { AdmitRequest, AdmitResult, Rule, RuleState, RuleUsage, Settlement 
  *    settle deletes the reservation's rows. Kept apart from `reservations` so
  *    that one call can hold leases on several concurrency rules.
  *  reservations(id, at_ms, lease_expires_ms, tokens, cost, counted, settled)
- *    one row per admitted call, so that settle() can find what it reserved:
- *    tokens/cost reserved, and `counted`, JSON {t: [[rule, bucket]...],
- *    c: [[rule, period]...]}: the token buckets and spend periods it was counted
- *    in. `settled` = 1 once settled (a second settle is then a no-op). Rows are
+ *    one row per admitted call or granted quota lease, so that a settlement can
+ *    find what it reserved: tokens/cost reserved, and `counted`, JSON {t: [[rule,
+ *    bucket]...], c: [[rule, period]...], r?: [[rule, bucket]...], n?: requests}:
+ *    the token buckets, spend periods and (leases only) request buckets it was
+ *    counted in, and how many requests a lease counted in each. `settled` = 1 once
+ *    settled (a second final settle is then a no-op; deltas still apply). Rows are
  *    pruned 2 days after both admission and lease expiry.
+ *
+ * Quota leases (admission.ts and lease-book.ts hold the isolate's side): an admit
+ * with `lease` reserves a slice of every rule at once, counted like an admission,
+ * so the object never grants more than remains. It is granted only to rule sets
+ * without concurrency rules, for at most `lease.lease_ms`, the smallest bucket width
+ * of the window rules, and the time left in the current spend period (so a lease
+ * never spends a period's budget in the next one). Sliding-window amounts are
+ * counted in the bucket of the lease's end: calls admitted against it are never
+ * counted earlier than they happened, so they never age out early.
  *
  * Time: read only through `now()`. Tests replace it on the live instance:
  * `runInDurableObject(stub, (limiter) => { limiter.now = () => t; })` (the
@@ -47,11 +60,10 @@ import type { AdmitRequest, AdmitResult, Rule, RuleState, RuleUsage, Settlement 
  * accumulated rounding, so 0.1 + 0.2 + 0.7 fits a 1.00 budget.
  */
 
-const EPSILON = 1e-9;
 const RESERVATION_TTL_MS = 2 * DAY_MS;
 const PRUNE_EVERY_MS = 60_000;
-/** A concurrency slot may free at any moment (settle): never advise waiting longer than this. */
-const CONCURRENCY_RETRY_MAX_MS = 1_000;
+/** A lease shorter than this is not worth a grant: the call is admitted alone. */
+const MIN_LEASE_MS = 10;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS buckets (rule TEXT NOT NULL, bucket INTEGER NOT NULL, amount REAL NOT NULL,
@@ -65,25 +77,6 @@ const SCHEMA = `
     lease_expires_ms INTEGER NOT NULL, tokens REAL NOT NULL, cost REAL NOT NULL,
     counted TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0);
 `;
-
-interface Counted {
-  t: [string, number][];
-  c: [string, number][];
-}
-
-/** One rule, evaluated against the counters at `now`. */
-interface Gauge {
-  rule: Rule;
-  used: number;
-  /** What this request adds (0 when the rule is skipped). */
-  amount: number;
-  fits: boolean;
-  resetMs: number;
-  resetAfterAdmitMs: number;
-  retryAfterMs(): number;
-  /** Records the reservation (only called when every rule fits). */
-  commit(id: string, counted: Counted): void;
-}
 
 type ReservationRow = { tokens: number; cost: number; counted: string; settled: number };
 
@@ -104,18 +97,25 @@ export class Limiter extends DurableObject {
   }
 
   /**
-   * Checks every rule and, only if all fit, reserves on all of them: one
-   * synchronous transaction, so concurrent calls are serialised and a refusal
-   * reserves nothing. Throws if `id` was already admitted (ids must be unique).
+   * Applies the settlements the request carries, then checks every rule and, only if
+   * all fit, reserves on all of them: one synchronous transaction, so concurrent
+   * calls are serialised and a refusal reserves nothing. With `lease`, first tries to
+   * grant the lease (the call is then the isolate's to admit from it). Throws if an
+   * id was already admitted (ids must be unique).
    */
   admit(request: AdmitRequest): AdmitResult {
     return this.ctx.storage.transactionSync((): AdmitResult => {
       const now = this.now();
-      if (this.sql.exec('SELECT 1 AS x FROM reservations WHERE id = ?', request.id).toArray().length > 0) {
-        throw new Error(`limiter: reservation id ${request.id} was already admitted`);
-      }
+      for (const item of request.settle ?? []) this.settleOne(item);
+      this.refuseReused(request.id);
       this.maybePrune(now);
-      const gauges = request.rules.map((rule) => this.gauge(rule, request, now, true));
+      if (request.lease) {
+        const granted = this.grant(request.rules, request.lease, now);
+        if (granted) return granted;
+        if (request.lease_only) return { ok: true, states: [] };
+      }
+      const amounts: Amounts = { requests: 1, tokens: nonNegative(request.tokens), cost: nonNegative(request.cost), lease_ms: nonNegative(request.lease_ms), at: now, lease: false };
+      const gauges = request.rules.map((rule) => gauge(this.sql, rule, amounts, now, true));
       const failing = gauges.find((g) => !g.fits);
       if (failing) {
         return {
@@ -126,157 +126,100 @@ export class Limiter extends DurableObject {
           states: gauges.map((g) => state(g, false)),
         };
       }
-      const counted: Counted = { t: [], c: [] };
-      for (const g of gauges) g.commit(request.id, counted);
-      this.sql.exec(
-        'INSERT INTO reservations (id, at_ms, lease_expires_ms, tokens, cost, counted) VALUES (?, ?, ?, ?, ?, ?)',
-        ...[request.id, now, now + nonNegative(request.lease_ms), nonNegative(request.tokens), nonNegative(request.cost)],
-        JSON.stringify(counted),
-      );
+      this.commit(request.id, gauges, now, now + amounts.lease_ms, amounts);
       return { ok: true, states: gauges.map((g) => state(g, true)) };
     });
   }
 
-  /**
-   * Ends reservation `id`: releases its leases and corrects its tokens and cost
-   * to `actual` in the very buckets/periods it was counted in (those already
-   * pruned are skipped). No-op for an unknown or already settled id.
-   */
-  settle(id: string, actual: Settlement): void {
+  /** Settles calls and leases in one transaction (see SettleItem): how an isolate's batch arrives. */
+  settleMany(items: SettleItem[]): void {
     this.ctx.storage.transactionSync(() => {
-      const row = this.sql
-        .exec<ReservationRow>('SELECT tokens, cost, counted, settled FROM reservations WHERE id = ?', id)
-        .toArray()[0];
-      if (!row || row.settled !== 0) return;
-      this.sql.exec('DELETE FROM leases WHERE id = ?', id);
-      const counted = JSON.parse(row.counted) as Counted;
-      const tokenDelta = (Number.isFinite(actual.tokens) ? nonNegative(actual.tokens) : row.tokens) - row.tokens;
-      const costDelta = (Number.isFinite(actual.cost) ? nonNegative(actual.cost) : row.cost) - row.cost;
-      if (tokenDelta !== 0) {
-        for (const [rule, bucket] of counted.t) {
-          this.sql.exec('UPDATE buckets SET amount = MAX(0, amount + ?) WHERE rule = ? AND bucket = ?', tokenDelta, rule, bucket);
-        }
-      }
-      if (costDelta !== 0) {
-        for (const [rule, period] of counted.c) {
-          this.sql.exec('UPDATE spend SET amount = MAX(0, amount + ?) WHERE rule = ? AND period = ?', costDelta, rule, period);
-        }
-      }
-      this.sql.exec('UPDATE reservations SET settled = 1 WHERE id = ?', id);
+      for (const item of items) this.settleOne(item);
     });
+  }
+
+  /** One final settlement (see SettleItem). No-op for an unknown or already settled id. */
+  settle(id: string, actual: { tokens: number; cost: number }): void {
+    this.settleMany([{ id, tokens: actual.tokens, cost: actual.cost }]);
   }
 
   /** What each rule currently counts in its window/period (read-only). */
   usage(rules: Rule[]): RuleUsage[] {
     const now = this.now();
-    const probe: AdmitRequest = { id: '', rules, tokens: 0, cost: 0, lease_ms: 0 };
-    return rules.map((rule) => ({ name: rule.name, used: this.gauge(rule, probe, now, false).used }));
+    const probe: Amounts = { requests: 0, tokens: 0, cost: 0, lease_ms: 0, at: now, lease: false };
+    return rules.map((rule) => ({ name: rule.name, used: gauge(this.sql, rule, probe, now, false).used }));
   }
 
-  private gauge(rule: Rule, request: AdmitRequest, now: number, prune: boolean): Gauge {
-    switch (rule.kind) {
-      case 'requests':
-        return this.windowGauge(rule, 1, now, prune, false);
-      case 'tokens':
-        return this.windowGauge(rule, nonNegative(request.tokens), now, prune, true);
-      case 'concurrency':
-        return this.leaseGauge(rule, nonNegative(request.lease_ms), now, prune);
-      case 'spend_day':
-      case 'spend_month':
-        return this.spendGauge(rule, rule.kind, nonNegative(request.cost), now, prune);
+  private refuseReused(id: string): void {
+    if (this.sql.exec('SELECT 1 AS x FROM reservations WHERE id = ?', id).toArray().length > 0) {
+      throw new Error(`limiter: reservation id ${id} was already admitted`);
     }
   }
 
-  private windowGauge(rule: Rule, amount: number, now: number, prune: boolean, isTokens: boolean): Gauge {
-    const g = windowGeometry(rule.window_ms);
-    const oldest = oldestCounted(g, now);
-    if (prune) this.sql.exec('DELETE FROM buckets WHERE rule = ? AND bucket < ?', rule.name, oldest);
-    const buckets = this.sql
-      .exec<Bucket>('SELECT bucket, amount FROM buckets WHERE rule = ? AND bucket >= ? ORDER BY bucket', rule.name, oldest)
-      .toArray()
-      .filter((b) => b.amount > EPSILON);
-    const used = buckets.reduce((sum, b) => sum + b.amount, 0);
-    const newest = buckets.length > 0 ? buckets[buckets.length - 1]!.bucket : null;
-    const current = bucketAt(g, now);
+  /** The lease, if every rule can lend its slice now; undefined to admit the call alone. */
+  private grant(rules: Rule[], ask: LeaseAsk, now: number): AdmitResult | undefined {
+    let lease_ms = nonNegative(ask.lease_ms);
+    for (const rule of rules) {
+      if (rule.kind === 'concurrency') return undefined;
+      if (rule.kind === 'requests' || rule.kind === 'tokens') lease_ms = Math.min(lease_ms, windowGeometry(rule.window_ms).width);
+    }
+    for (const g of rules.map((rule) => gauge(this.sql, rule, { requests: 0, tokens: 0, cost: 0, lease_ms: 0, at: now, lease: false }, now, false))) {
+      if (g.rule.kind === 'spend_day' || g.rule.kind === 'spend_month') lease_ms = Math.min(lease_ms, g.resetMs);
+    }
+    if (lease_ms < MIN_LEASE_MS) return undefined;
+    this.refuseReused(ask.id);
+    const amounts: Amounts = { requests: nonNegative(ask.requests), tokens: nonNegative(ask.tokens), cost: nonNegative(ask.cost), lease_ms: 0, at: now + lease_ms, lease: true };
+    const gauges = rules.map((rule) => gauge(this.sql, rule, amounts, now, true));
+    if (!gauges.every((g) => g.fits)) return undefined;
+    this.commit(ask.id, gauges, now, now + lease_ms, amounts);
     return {
-      rule,
-      used,
-      amount,
-      fits: used + amount <= rule.limit + EPSILON,
-      resetMs: windowResetAfter(g, newest, now),
-      resetAfterAdmitMs: windowResetAfter(g, amount > 0 ? current : newest, now),
-      retryAfterMs: () => windowRetryAfter(g, buckets, rule.limit, amount, now, EPSILON),
-      commit: (_id, counted) => {
-        // Token rules always get their row (even for 0 tokens) so settle can correct it.
-        if (amount <= 0 && !isTokens) return;
-        this.sql.exec(
-          `INSERT INTO buckets (rule, bucket, amount, expires_ms) VALUES (?, ?, ?, ?)
-           ON CONFLICT (rule, bucket) DO UPDATE SET amount = amount + excluded.amount`,
-          rule.name,
-          current,
-          amount,
-          agesOutAt(g, current),
-        );
-        if (isTokens) counted.t.push([rule.name, current]);
-      },
+      ok: true,
+      states: gauges.map((g) => state(g, true)),
+      lease: { id: ask.id, requests: amounts.requests, tokens: amounts.tokens, cost: amounts.cost, lease_ms },
     };
   }
 
-  private leaseGauge(rule: Rule, lease_ms: number, now: number, prune: boolean): Gauge {
-    if (prune) this.sql.exec('DELETE FROM leases WHERE rule = ? AND expires_ms <= ?', rule.name, now);
-    const row = this.sql
-      .exec<{ n: number; first: number | null; last: number | null }>(
-        'SELECT COUNT(*) AS n, MIN(expires_ms) AS first, MAX(expires_ms) AS last FROM leases WHERE rule = ? AND expires_ms > ?',
-        rule.name,
-        now,
-      )
-      .one();
-    const expires = now + lease_ms;
-    return {
-      rule,
-      used: row.n,
-      amount: 1,
-      fits: row.n + 1 <= rule.limit + EPSILON,
-      resetMs: row.last === null ? 0 : row.last - now,
-      resetAfterAdmitMs: Math.max(0, row.last === null ? expires - now : Math.max(row.last, expires) - now),
-      retryAfterMs: () =>
-        row.first === null ? CONCURRENCY_RETRY_MAX_MS : Math.min(CONCURRENCY_RETRY_MAX_MS, Math.max(1, row.first - now)),
-      commit: (id) => {
-        this.sql.exec('INSERT OR IGNORE INTO leases (rule, id, expires_ms) VALUES (?, ?, ?)', rule.name, id, expires);
-      },
-    };
+  private commit(id: string, gauges: Gauge[], now: number, expires: number, amounts: Amounts): void {
+    const counted: Counted = { t: [], c: [] };
+    for (const g of gauges) g.commit(id, counted);
+    if (amounts.lease) counted.n = amounts.requests;
+    this.sql.exec(
+      'INSERT INTO reservations (id, at_ms, lease_expires_ms, tokens, cost, counted) VALUES (?, ?, ?, ?, ?, ?)',
+      ...[id, now, expires, amounts.tokens, amounts.cost],
+      JSON.stringify(counted),
+    );
   }
 
-  private spendGauge(rule: Rule, kind: 'spend_day' | 'spend_month', cost: number, now: number, prune: boolean): Gauge {
-    const period = periodAt(kind, now);
-    if (prune) this.sql.exec('DELETE FROM spend WHERE rule = ? AND period < ?', rule.name, period.key);
+  private settleOne(item: SettleItem): void {
     const row = this.sql
-      .exec<{ amount: number }>('SELECT amount FROM spend WHERE rule = ? AND period = ?', rule.name, period.key)
+      .exec<ReservationRow>('SELECT tokens, cost, counted, settled FROM reservations WHERE id = ?', item.id)
       .toArray()[0];
-    const used = row?.amount ?? 0;
-    const untilEnd = period.end_ms - now;
-    return {
-      rule,
-      used,
-      amount: cost,
-      // Zero-cost calls skip spend rules entirely: they fit even when the budget is spent.
-      fits: cost === 0 || used + cost <= rule.limit + EPSILON,
-      resetMs: untilEnd,
-      resetAfterAdmitMs: untilEnd,
-      retryAfterMs: () => untilEnd,
-      commit: (_id, counted) => {
-        if (cost === 0) return;
-        this.sql.exec(
-          `INSERT INTO spend (rule, period, amount, expires_ms) VALUES (?, ?, ?, ?)
-           ON CONFLICT (rule, period) DO UPDATE SET amount = amount + excluded.amount`,
-          rule.name,
-          period.key,
-          cost,
-          period.end_ms,
-        );
-        counted.c.push([rule.name, period.key]);
-      },
+    if (!row) return;
+    const counted = JSON.parse(row.counted) as Counted;
+    if (item.delta) {
+      this.correct(counted, finite(item.tokens), finite(item.cost), finite(item.requests ?? 0));
+      return;
+    }
+    if (row.settled !== 0) return;
+    this.sql.exec('DELETE FROM leases WHERE id = ?', item.id);
+    const tokenDelta = (Number.isFinite(item.tokens) ? nonNegative(item.tokens) : row.tokens) - row.tokens;
+    const costDelta = (Number.isFinite(item.cost) ? nonNegative(item.cost) : row.cost) - row.cost;
+    const requestDelta = item.requests !== undefined && Number.isFinite(item.requests) && counted.n !== undefined ? nonNegative(item.requests) - counted.n : 0;
+    this.correct(counted, tokenDelta, costDelta, requestDelta);
+    this.sql.exec('UPDATE reservations SET settled = 1 WHERE id = ?', item.id);
+  }
+
+  /** Adds the deltas to the very buckets/periods the reservation was counted in (pruned ones are skipped). */
+  private correct(counted: Counted, tokens: number, cost: number, requests: number): void {
+    const update = (table: 'buckets' | 'spend', key: 'bucket' | 'period', delta: number, where: [string, number][] | undefined) => {
+      if (delta === 0) return;
+      for (const [rule, at] of where ?? []) {
+        this.sql.exec(`UPDATE ${table} SET amount = MAX(0, amount + ?) WHERE rule = ? AND ${key} = ?`, delta, rule, at);
+      }
     };
+    update('buckets', 'bucket', tokens, counted.t);
+    update('spend', 'period', cost, counted.c);
+    update('buckets', 'bucket', requests, counted.r);
   }
 
   /** At most once a minute: drop whatever no longer counts, including counters of rules no longer configured. */
@@ -291,17 +234,10 @@ export class Limiter extends DurableObject {
   }
 }
 
-function state(g: Gauge, admitted: boolean): RuleState {
-  const used = admitted ? g.used + g.amount : g.used;
-  return {
-    name: g.rule.name,
-    kind: g.rule.kind,
-    limit: g.rule.limit,
-    remaining: Math.max(0, g.rule.limit - used),
-    reset_ms: admitted ? g.resetAfterAdmitMs : g.resetMs,
-  };
-}
-
 function nonNegative(n: number): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+function finite(n: number): number {
+  return Number.isFinite(n) ? n : 0;
 }

@@ -16,8 +16,35 @@ export interface Rule {
   window_ms?: number;
 }
 
+/**
+ * Ends or corrects a reservation (a call's, or a quota lease's). Without `delta`: the
+ * reservation's final usage; its concurrency leases are released, its counters set to
+ * these amounts, once (a second one is a no-op). With `delta`: amounts added to the
+ * counters the reservation was counted in, settled or not (a call admitted from a
+ * lease that ended after its lease was returned). Deltas commute with everything, so
+ * batches may arrive in any order.
+ */
+export interface SettleItem {
+  id: string;
+  tokens: number;
+  cost: number;
+  /** Requests used, for a lease (a call always counts one request). */
+  requests?: number;
+  delta?: boolean;
+}
+
+/** A quota lease the isolate asks for: a slice of every rule, admitted against locally. */
+export interface LeaseAsk {
+  id: string;
+  requests: number;
+  tokens: number;
+  cost: number;
+  /** The longest lease wanted; the object may grant a shorter one (see limiter.ts). */
+  lease_ms: number;
+}
+
 export interface AdmitRequest {
-  /** Reservation id (the gateway request id); settle() refers to it. */
+  /** Reservation id (the gateway request id); a settlement refers to it. */
   id: string;
   rules: Rule[];
   /** Tokens to reserve against `tokens` rules. */
@@ -26,6 +53,12 @@ export interface AdmitRequest {
   cost: number;
   /** Concurrency lease lifetime: a lease never settled stops counting after this. */
   lease_ms: number;
+  /** Settlements this isolate has queued for this object: applied first, in the same transaction. */
+  settle?: SettleItem[];
+  /** Grant a quota lease instead of admitting the call alone; if it does not fit, the call is admitted alone. */
+  lease?: LeaseAsk;
+  /** Renewal: grant the lease or nothing; no call is admitted (nothing is recorded under `id`). */
+  lease_only?: boolean;
 }
 
 export interface RuleState {
@@ -38,8 +71,17 @@ export interface RuleState {
   reset_ms: number;
 }
 
+export interface LeaseGrant {
+  id: string;
+  requests: number;
+  tokens: number;
+  cost: number;
+  /** How long the isolate may admit against it, from when it asked. */
+  lease_ms: number;
+}
+
 export type AdmitResult =
-  | { ok: true; states: RuleState[] }
+  | { ok: true; states: RuleState[]; lease?: LeaseGrant }
   | { ok: false; rule: string; kind: RuleKind; retry_after_ms: number; states: RuleState[] };
 
 export interface Settlement {

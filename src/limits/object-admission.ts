@@ -1,0 +1,94 @@
+import type { Limiter } from './limiter';
+import { adopt, askDone, askFor, leaseClock, leaseKey, leaseStates, settleFromLease, shouldRenew, takeFromLease, type Need } from './lease-book';
+import { queueSettlement, takeSettlements } from './settle-queue';
+import type { AdmitResult, Rule, SettleItem } from './types';
+
+/**
+ * One call's admission by one limiter object, by the cheapest path that stays exact
+ * (lease-book.ts says which rules take which):
+ *  1. the isolate's live lease for these rules, if the call fits it: no round trip;
+ *  2. else one `admit` RPC, carrying this isolate's queued settlements for the object
+ *     and, when the rules can be leased, an ask for a new lease; the object grants it
+ *     (the call is then taken from it) or, when the slice does not fit what remains,
+ *     admits the call alone.
+ */
+
+type Namespace = DurableObjectNamespace<Limiter>;
+interface Waiter {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface CallAmounts extends Need {
+  id: string;
+  /** Concurrency lease lifetime. */
+  lease_ms: number;
+}
+
+export interface Admitted {
+  result: AdmitResult;
+  /** Queues the call's settlement to what it used (nothing for a refused call). */
+  settle(actual: Need): void;
+}
+
+export function admitAt(ns: Namespace, object: string, rules: Rule[], call: CallAmounts, ctx: Waiter): Admitted | Promise<Admitted> {
+  const key = leaseKey(object, rules);
+  const now = leaseClock.now();
+  const lease = takeFromLease(ns, key, call, now, ctx);
+  if (lease) {
+    if (shouldRenew(lease)) ctx.waitUntil(renew(ns, object, key, rules, call, ctx));
+    return { result: { ok: true, states: leaseStates(lease, now) }, settle: (actual) => settleFromLease(lease, call, actual, ctx) };
+  }
+  return overRpc(ns, object, key, rules, call, now, ctx);
+}
+
+/** The next lease, asked for off the call's path; on refusal nothing happens (calls go to the object when this one runs out). */
+async function renew(ns: Namespace, object: string, key: string, rules: Rule[], need: Need, ctx: Waiter): Promise<void> {
+  const ask = askFor(ns, key, rules, need);
+  if (!ask) return;
+  const now = leaseClock.now();
+  const settle = takeSettlements(ns, object);
+  try {
+    const stub = ns.get(ns.idFromName(object));
+    const result = await stub.admit({ id: `${ask.id}:renew`, rules, tokens: 0, cost: 0, lease_ms: 0, settle, lease: ask, lease_only: true });
+    if (result.ok && result.lease) adopt(ns, object, key, result.lease, result.states, now, undefined, ctx);
+  } catch (error) {
+    requeue(ns, object, settle, ctx);
+    console.error(`limiter: lease renewal for ${object} failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    askDone(ns, key);
+  }
+}
+
+async function overRpc(ns: Namespace, object: string, key: string, rules: Rule[], call: CallAmounts, now: number, ctx: Waiter): Promise<Admitted> {
+  const ask = askFor(ns, key, rules, call);
+  const settle = takeSettlements(ns, object);
+  let result: AdmitResult;
+  try {
+    result = await ns.get(ns.idFromName(object)).admit({ id: call.id, rules, tokens: call.tokens, cost: call.cost, lease_ms: call.lease_ms, settle, lease: ask });
+    if (result.ok && result.lease) {
+      const lease = adopt(ns, object, key, result.lease, result.states, now, call, ctx);
+      return { result: { ok: true, states: leaseStates(lease, now) }, settle: (actual) => settleFromLease(lease, call, actual, ctx) };
+    }
+  } catch (error) {
+    requeue(ns, object, settle, ctx);
+    throw error;
+  } finally {
+    if (ask) askDone(ns, key);
+  }
+  return {
+    result,
+    settle: (actual) => {
+      if (result.ok) queueSettlement(ns, object, { id: call.id, tokens: actual.tokens, cost: actual.cost }, ctx);
+    },
+  };
+}
+
+/**
+ * Settlements an RPC carried that failed: whether the object applied them is unknown.
+ * Final ones are idempotent and go back in the queue; deltas are not, and are reported lost.
+ */
+function requeue(ns: Namespace, object: string, items: SettleItem[] | undefined, ctx: Waiter): void {
+  const deltas = items?.filter((item) => item.delta).length ?? 0;
+  if (deltas > 0) console.error(`limiter: ${deltas} lease correction(s) for ${object} may be lost`);
+  for (const item of items ?? []) if (!item.delta) queueSettlement(ns, object, item, ctx);
+}
