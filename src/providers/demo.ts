@@ -1,14 +1,21 @@
-import { embeddingList } from './embedding-format';
-import { expectObject, openAIRequestBody } from './openai';
-import type { Provider, UpstreamCall } from './provider';
+import { z } from 'zod';
+import { providerFields } from '../config/provider-schema';
 import type { JsonObject } from '../core/json';
+import { embeddingList } from './embedding-format';
+import { httpError } from './http-errors';
+import { jsonRequest, OPENAI_PATHS, openAIAnswer, openAIRequestBody, openAIRequestFields } from './openai-format';
+import { openAIStream } from './openai-stream';
+import type { Provider, UpstreamCall } from './provider';
 
 /**
  * An offline, deterministic model so the gateway answers its first call with no
- * provider account. It plays an OpenAI server in-process: it builds the very
- * Response OpenAI would send (JSON, or SSE chunk by chunk with usage), so the rest
- * of the gateway treats it like any upstream. Same request in, same answer out.
+ * provider account. It plays an OpenAI server in-process: `send` answers the
+ * very request an OpenAI provider would make with the Response OpenAI would send
+ * (JSON, or SSE chunk by chunk with usage), so the rest of the gateway treats it
+ * like any upstream. Same request in, same answer out.
  */
+
+const DemoConfig = z.strictObject({ kind: z.literal('demo'), ...providerFields, ...openAIRequestFields });
 
 const CREATED = 1_700_000_000;
 const encoder = new TextEncoder();
@@ -177,19 +184,23 @@ function sse(chunks: JsonObject[], signal: AbortSignal): Response {
   return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
 }
 
-export const demo: Provider = {
+export const demo: Provider<typeof DemoConfig> = {
+  kind: 'demo',
+  config: DemoConfig,
   supports: () => true,
+  buildRequest: (call) => jsonRequest(`demo://offline${OPENAI_PATHS[call.operation]}`, call, openAIRequestBody(call)),
 
-  async send(call) {
-    const body = openAIRequestBody(call);
-    if (call.stream && call.endpoint !== 'embeddings') {
-      const chunks = call.endpoint === 'chat.completions' ? chatChunks(call, body) : completionChunks(call, body);
+  async send(request, call) {
+    const body = JSON.parse(request.body) as JsonObject;
+    if (call.stream && call.operation !== 'embeddings') {
+      const chunks = call.operation === 'chat.completions' ? chatChunks(call, body) : completionChunks(call, body);
       return sse(chunks, call.signal);
     }
-    const json = call.endpoint === 'chat.completions' ? chatCompletion(call, body) : call.endpoint === 'completions' ? completion(call, body) : embeddings(call, body);
+    const json = call.operation === 'chat.completions' ? chatCompletion(call, body) : call.operation === 'completions' ? completion(call, body) : embeddings(call, body);
     return Response.json(json);
   },
 
-  toOpenAI: (_call, json) => expectObject(json),
-  fromStreamEvent: (_call, event) => event.data,
+  parseResponse: openAIAnswer,
+  parseError: httpError,
+  streamTranslator: openAIStream,
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fullJitter, parseGoDuration, upstreamWaitMs } from '../../src/routing/retry';
+import { parseGoDuration, upstreamWaitMs } from '../../src/providers/http-errors';
+import { fullJitter } from '../../src/routing/retry';
 
 /** The pure parts of retrying: backoff and reading the upstream's requested wait. */
 
