@@ -42,6 +42,7 @@ export type ProviderSchema = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.ZodR
 type CallOf<S extends ProviderSchema> = UpstreamCall<z.output<S> & ProviderSettings>;
 
 export interface Provider<S extends ProviderSchema = ProviderSchema> {
+  /** What `kind` names this provider in the config. */
   kind: z.output<S>['kind'];
   /** `providers.<name>` for this kind (docs/configuration.md). */
   config: S;

@@ -14,9 +14,9 @@ import { countStreamed, readUsage, recordUsage, type Streamed } from './usage';
  *   every complete event is forwarded at once (nothing is held back to batch).
  * - Usage is read from the stream for the log; the usage-only chunk we asked for is
  *   dropped again when the client did not ask for it.
- * - A stream that fails after it started (a translator's failure, a cut, a
- *   timeout) ends with one in-band error event
- *   (`data: {"error":{...}}`), which the openai client raises; never a silent end.
+ * - A stream that fails after it started (its translator's failure, a cut, a
+ *   timeout) ends with one in-band error event (`data: {"error":{...}}`), which
+ *   the openai client raises; never a silent end.
  *   (workerd shows a client a clean end when a response stream errors, so erroring
  *   the stream itself would hide the failure.)
  * - Idle timeout: only data events count as progress; keep-alive comments do not.

@@ -1,11 +1,9 @@
-import type { UpstreamCall } from '../../src/providers/provider';
-import type { Provider } from '../../src/providers/provider';
+import type { Provider, UpstreamCall } from '../../src/providers/provider';
 import type { Operation } from '../../src/core/operation';
 
 /** A call to one provider, its config parsed by the provider's own schema, for the providers' unit tests. */
 export const CREDENTIAL = 'sk-unit-test-credential-0123456789abcdef';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function upstreamCall<P extends Provider<any>>(
   provider: P,
   config: Record<string, unknown>,
