@@ -282,18 +282,8 @@ describe('the cache and the rest of the gateway', () => {
   it('skips entries larger than max_entry_bytes', async () => {
     const config = structuredClone(testEnv.GATEWAY_CONFIG) as { cache?: Record<string, unknown> };
     config.cache = { max_entry_bytes: 200 };
-    const body = JSON.stringify({ model: 'cached', messages: fresh('too big to keep'), temperature: 0 });
-    const send = async () => {
-      const ctx = createExecutionContext();
-      const res = await worker.fetch(
-        new Request('http://gateway.test/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' }, body }),
-        { ...testEnv, GATEWAY_CONFIG: config },
-        ctx,
-      );
-      await res.text();
-      await waitOnExecutionContext(ctx);
-      return res;
-    };
+    const body = { model: 'cached', messages: fresh('too big to keep'), temperature: 0 };
+    const send = async () => (await postWithEnv('/v1/chat/completions', body, { GATEWAY_CONFIG: config })).res;
     expect((await send()).headers.get('x-gateway-cache')).toBe('MISS');
     expect((await send()).headers.get('x-gateway-cache')).toBe('MISS');
   });

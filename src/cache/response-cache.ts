@@ -26,6 +26,8 @@ export interface CacheInput {
   keyId: string;
   kv: KVNamespace | undefined;
   ctx: { waitUntil(promise: Promise<unknown>): void };
+  /** The call's admission: the cache reads KV meanwhile, but joins or leads a flight only once it is through. */
+  admitted?: Promise<unknown>;
 }
 
 export interface CacheLookup {
@@ -51,9 +53,11 @@ export async function openCache(input: CacheInput): Promise<CacheLookup> {
   const status = plan.lookup ? 'MISS' : 'REFRESH';
   // Names the KV key, so an operator can purge this one entry (README, "Response cache").
   const headers = { ...cacheHeaders(status), 'x-gateway-cache-key': plan.key };
+  const stored = plan.lookup ? await readEntry(input.kv, plan.key, Date.now()) : undefined;
+  await input.admitted;
   if (plan.lookup) {
     const longest = Math.max(...route.targets.map((t) => t.timeouts.total_ms));
-    const entry = (await readEntry(input.kv, plan.key, Date.now())) ?? (await joinFlight(plan.key, longest));
+    const entry = stored ?? (await joinFlight(plan.key, longest));
     if (entry?.endpoint === operation) return { status: 'HIT', headers, hit: entry, ...OFF };
   }
   const flight = plan.store ? leadFlight(plan.key) : undefined;

@@ -46,12 +46,17 @@ export async function runCall(input: CallInput): Promise<CallResult> {
   record.stream = input.stream;
   const route = resolveModel(config, input.model);
   authorize(input.caller.policy, route);
-  const admission = await admit({ env: input.env, config, keyId: input.caller.keyId, route, endpoint: operation, body, call: record });
-  if (admission) input.onAdmitted(admission);
-
-  const cache = await openCache({
-    config, route, operation, body, requestHeaders: input.requestHeaders, keyId: input.caller.keyId, kv: input.env.CACHE, ctx: input.ctx,
+  // The limiter's round trip and the cache's KV read do not depend on each other: both
+  // at once. The cache waits for the admission before it joins or leads a flight, so a
+  // refused call is refused at once and never leaves a flight behind.
+  const admitting = admit({ env: input.env, config, keyId: input.caller.keyId, route, endpoint: operation, body, call: record });
+  const opening = openCache({
+    config, route, operation, body, requestHeaders: input.requestHeaders, keyId: input.caller.keyId, kv: input.env.CACHE, ctx: input.ctx, admitted: admitting,
   });
+  opening.catch(() => {}); // its failure is reported below, or the admission's first
+  const admission = await admitting;
+  if (admission) input.onAdmitted(admission);
+  const cache = await opening;
   const headers: Record<string, string> = { ...admission?.headers, ...cache.headers };
   if (cache.hit) return { from: 'cache', cache, headers };
   record.cacheStatus = cache.status;
