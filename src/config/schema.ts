@@ -147,6 +147,5 @@ function patternIsKnown(pattern: string, config: { providers: object; models: ob
 }
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
-export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type KeyConfig = z.infer<typeof KeySchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;

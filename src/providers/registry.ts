@@ -17,7 +17,7 @@ export const ProviderConfigSchema = z.discriminatedUnion(
   { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${PROVIDERS.map((p) => `"${p.kind}"`).join(', ')}` : undefined) },
 );
 
-const byKind = new Map<string, Provider>(PROVIDERS.map((provider) => [provider.kind, provider as unknown as Provider]));
+const byKind = new Map<string, Provider>(PROVIDERS.map((provider) => [provider.kind, provider]));
 
 /** The provider of a validated config's kind. */
 export function providerFor(kind: string): Provider {
