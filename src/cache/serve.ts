@@ -1,7 +1,7 @@
 import type { CallRecord } from '../logging/call-record';
+import { answerStream } from '../streaming/answer-stream';
 import { readUsage, recordUsage } from '../streaming/usage';
 import type { CacheEntry } from './entry';
-import { replayStream } from './replay';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 
@@ -42,7 +42,7 @@ export function answerFromCache(
     'x-gateway-attempts': '0',
   };
   if (!stream) return Response.json(entry.body, { headers: all });
-  return new Response(replayStream(entry.endpoint, entry.body, clientWantsUsage), {
+  return new Response(answerStream(entry.endpoint, entry.body, clientWantsUsage), {
     headers: { ...all, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
   });
 }

@@ -1,10 +1,24 @@
 import { z } from 'zod';
 
 /**
- * Resilience settings (docs/configuration.md, "Routing"): retries, failover,
+ * Resilience settings (docs/configuration.md, "Routing"): timeouts, retries, failover,
  * the retry budget, circuit breakers. Gateway-wide under `routing`; `retry`,
  * `failover_on` and `strategy` can be set per model alias.
  */
+
+const milliseconds = z.number().int().positive().max(3_600_000);
+
+export const TimeoutsSchema = z.strictObject({
+  /** Until the upstream's response headers (or, for the demo, its first event). */
+  first_byte_ms: milliseconds.default(30_000),
+  /** Between two data events of a stream. */
+  idle_ms: milliseconds.default(30_000),
+  /** The whole upstream call, stream included. */
+  total_ms: milliseconds.default(600_000),
+});
+
+/** Within a tier: `weighted` (random by weight) or `latency` (lowest recent latency first). */
+export const StrategySchema = z.enum(['weighted', 'latency']);
 
 export const RetrySchema = z.strictObject({
   /** Retries of one target after its first attempt (so attempts = 1 + retries). */
@@ -64,3 +78,5 @@ export const WeightedTargetSchema = z.strictObject({
 
 export type RoutingSettings = z.infer<typeof RoutingSettingsSchema>;
 export type RetrySettings = z.infer<typeof RetrySchema>;
+export type Timeouts = z.infer<typeof TimeoutsSchema>;
+export type Strategy = z.infer<typeof StrategySchema>;

@@ -1,80 +1,21 @@
 import { z } from 'zod';
 import { CacheRouteSchema, CacheSettingsSchema } from './cache-schema';
-import { RetrySchema, RoutingSettingsSchema, WeightedTargetSchema } from './routing-schema';
+import { RetrySchema, RoutingSettingsSchema, StrategySchema, TimeoutsSchema, WeightedTargetSchema } from './routing-schema';
 import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
-import { baseUrlProblem } from './base-url';
+import { secretName } from './provider-schema';
+import { ProviderConfigSchema } from '../providers/registry';
 
 /**
  * The operator's configuration: the `GATEWAY_CONFIG` var in wrangler.toml (a TOML
  * table, or a JSON string from `.dev.vars`). Documented field by field in
  * docs/configuration.md. Every type in the gateway that describes configuration is
- * inferred from here.
+ * inferred from here, or from the schemas this one is made of (a provider kind's
+ * own fields are declared in its file: src/providers/registry.ts).
  */
-
-const secretName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a Worker secret (letters, digits, _)');
 
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'must be 1-64 letters, digits, or _ . : - ');
-
-const milliseconds = z.number().int().positive().max(3_600_000);
-
-export const TimeoutsSchema = z.strictObject({
-  /** Until the upstream's response headers (or, for the demo, its first event). */
-  first_byte_ms: milliseconds.default(30_000),
-  /** Between two data events of a stream. */
-  idle_ms: milliseconds.default(30_000),
-  /** The whole upstream call, stream included. */
-  total_ms: milliseconds.default(600_000),
-});
-
-export const ProviderKinds = ['openai', 'openai-compatible', 'huggingface', 'demo'] as const;
-
-export const ProviderSchema = z
-  .strictObject({
-    kind: z.enum(ProviderKinds),
-    /** Root of the OpenAI-style API, e.g. https://api.openai.com/v1. */
-    base_url: z.url({ protocol: /^https?$/ }).optional(),
-    /** Hugging Face only: root of the feature-extraction pipeline (embeddings). */
-    feature_extraction_url: z.url({ protocol: /^https?$/ }).optional(),
-    /**
-     * Allows `base_url` / `feature_extraction_url` on loopback, private, link-local or
-     * metadata addresses (src/config/base-url.ts): local development, self-hosted vLLM.
-     * Absent means false.
-     */
-    allow_private_network: z.boolean().optional(),
-    /** Name of the Worker secret that holds this provider's credential. */
-    api_key_secret: secretName.optional(),
-    /** Static headers sent upstream (e.g. OpenAI-Organization). Never caller-controlled. */
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).default({}),
-    /** Ask streamed calls for usage (`stream_options.include_usage`). Off for servers that reject it. */
-    stream_usage: z.boolean().default(true),
-    /**
-     * What one of this provider's 429 waits blocks: `model` (the target, provider +
-     * model: OpenAI and most providers limit per model) or `provider` (every model of
-     * this provider: one account-wide limit).
-     */
-    rate_limit_scope: z.enum(['model', 'provider']).default('model'),
-    timeouts: TimeoutsSchema.partial().default({}),
-    /** Overrides the gateway-wide `max_response_bytes` for this provider. */
-    max_response_bytes: z.number().int().positive().max(256 * 1024 * 1024).optional(),
-    /** Overrides `routing.breaker` for this provider's targets. */
-    breaker: RoutingSettingsSchema.shape.breaker.unwrap().partial().optional(),
-  })
-  .superRefine((provider, ctx) => {
-    if (provider.kind === 'openai-compatible' && !provider.base_url) {
-      ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'is required for kind "openai-compatible"' });
-    }
-    if (provider.feature_extraction_url && provider.kind !== 'huggingface') {
-      ctx.addIssue({ code: 'custom', path: ['feature_extraction_url'], message: 'applies to kind "huggingface" only' });
-    }
-    for (const field of ['base_url', 'feature_extraction_url'] as const) {
-      const problem = provider[field] && baseUrlProblem(provider[field], provider.allow_private_network === true);
-      if (problem) ctx.addIssue({ code: 'custom', path: [field], message: problem });
-    }
-  });
 
 export const TargetSchema = WeightedTargetSchema;
 
@@ -85,7 +26,7 @@ export const ModelSchema = z
     /** Or tiers tried in order, each balancing its targets by `strategy`. */
     tiers: z.array(z.strictObject({ targets: z.array(TargetSchema).min(1) })).min(1).optional(),
     /** Within a tier: `weighted` (random by weight) or `latency` (lowest recent latency first). */
-    strategy: z.enum(['weighted', 'latency']).default('weighted'),
+    strategy: StrategySchema.default('weighted'),
     retry: RetrySchema.partial().optional(),
     failover_on: z.array(z.number().int().min(400).max(599)).optional(),
     description: z.string().optional(),
@@ -133,7 +74,7 @@ export const GatewayConfigSchema = z
     timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
     /** Cap on a non-streamed upstream body, enforced while reading → 502 upstream_response_too_large. */
     max_response_bytes: z.number().int().positive().max(256 * 1024 * 1024).default(4 * 1024 * 1024),
-    providers: z.record(name, ProviderSchema),
+    providers: z.record(name, ProviderConfigSchema),
     models: z.record(z.string().min(1).max(128), ModelSchema).default({}),
     keys: z.record(name, KeySchema),
     limits: LimitsSettingsSchema.default(LimitsSettingsSchema.parse({})),
@@ -206,8 +147,5 @@ function patternIsKnown(pattern: string, config: { providers: object; models: ob
 }
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
-export type ProviderConfig = z.infer<typeof ProviderSchema>;
-export type ProviderKind = ProviderConfig['kind'];
-export type Timeouts = z.infer<typeof TimeoutsSchema>;
 export type KeyConfig = z.infer<typeof KeySchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;

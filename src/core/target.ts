@@ -1,11 +1,12 @@
-import type { RetrySettings } from '../config/routing-schema';
-import type { ModelConfig, ProviderConfig, Timeouts } from '../config/schema';
+import type { ProviderSettings } from '../config/provider-schema';
+import type { RetrySettings, Strategy, Timeouts } from '../config/routing-schema';
 
 /** One configured place a model can be served from. */
-export interface Target {
+export interface Target<C extends ProviderSettings = ProviderSettings> {
   /** Provider name from the config (not its kind). */
   provider: string;
-  config: ProviderConfig;
+  /** Its `providers.<name>`: the common fields for everyone, the kind's own for its provider (providers/). */
+  config: C;
   /** The model id this provider knows. */
   model: string;
   /** `provider/model`: names the target in health, logs and prices. */
@@ -27,7 +28,7 @@ export interface Route {
   tiers: Target[][];
   /** Every target of every tier, in order (pricing, cache fingerprint). */
   targets: Target[];
-  strategy: ModelConfig['strategy'];
+  strategy: Strategy;
   retry: RetrySettings;
   /** Upstream statuses that move to the next target at once. */
   failoverOn: ReadonlySet<number>;

@@ -1,17 +1,24 @@
-import { embeddingList } from './embedding-format';
-import { expectObject, openAIRequestBody } from './openai';
-import type { Provider, UpstreamCall } from './provider';
+import { z } from 'zod';
+import { providerFields } from '../config/provider-schema';
 import type { JsonObject } from '../core/json';
+import { answerStream } from '../streaming/answer-stream';
+import { embeddingList } from './embedding-format';
+import { httpError } from './http-errors';
+import { jsonRequest, OPENAI_PATHS, openAIAnswer, openAIRequestBody, openAIRequestFields } from './openai-format';
+import { openAIStream } from './openai-stream';
+import type { Provider, UpstreamCall } from './provider';
 
 /**
  * An offline, deterministic model so the gateway answers its first call with no
- * provider account. It plays an OpenAI server in-process: it builds the very
- * Response OpenAI would send (JSON, or SSE chunk by chunk with usage), so the rest
+ * provider account. It plays an OpenAI server in-process: `send` answers the
+ * very request an OpenAI provider would make with the Response OpenAI would send
+ * (JSON, or SSE chunk by chunk with usage: streaming/answer-stream.ts), so the rest
  * of the gateway treats it like any upstream. Same request in, same answer out.
  */
 
+const DemoConfig = z.strictObject({ kind: z.literal('demo'), ...providerFields, ...openAIRequestFields });
+
 const CREATED = 1_700_000_000;
-const encoder = new TextEncoder();
 
 function words(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
@@ -85,32 +92,6 @@ function chatCompletion(call: UpstreamCall, body: JsonObject): JsonObject {
   };
 }
 
-/** The chunks OpenAI would stream for the same reply, usage last when asked. */
-function chatChunks(call: UpstreamCall, body: JsonObject): JsonObject[] {
-  const reply = chatReply(body);
-  const base = { id: `chatcmpl-demo-${call.requestId}`, object: 'chat.completion.chunk', created: CREATED, model: call.target.model };
-  const chunk = (delta: JsonObject, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
-  const out: JsonObject[] = [chunk({ role: 'assistant', content: reply.toolCall ? null : '' })];
-  if (reply.toolCall) {
-    const { id, name, arguments: args } = reply.toolCall;
-    out.push(chunk({ tool_calls: [{ index: 0, id, type: 'function', function: { name, arguments: '' } }] }));
-    const half = Math.ceil(args.length / 2);
-    for (const part of [args.slice(0, half), args.slice(half)]) {
-      out.push(chunk({ tool_calls: [{ index: 0, function: { arguments: part } }] }));
-    }
-  } else {
-    const parts = (reply.content ?? '').split(/(?<=\s)/);
-    for (const part of parts) out.push(chunk({ content: part }));
-  }
-  out.push(chunk({}, reply.finish));
-  const options = body.stream_options as { include_usage?: boolean } | undefined;
-  if (options?.include_usage) {
-    const completion = words(reply.content ?? reply.toolCall?.arguments ?? '').length;
-    out.push({ ...base, choices: [], usage: usage(promptTokens(body), completion) });
-  }
-  return out;
-}
-
 function completionText(body: JsonObject): string {
   const prompt = Array.isArray(body.prompt) ? String(body.prompt[0] ?? '') : String(body.prompt ?? '');
   return `Demo model (offline, deterministic) continues: ${prompt.trim() || '(nothing)'}`;
@@ -126,17 +107,6 @@ function completion(call: UpstreamCall, body: JsonObject): JsonObject {
     choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }],
     usage: usage(promptTokens(body), words(text).length),
   };
-}
-
-function completionChunks(call: UpstreamCall, body: JsonObject): JsonObject[] {
-  const text = completionText(body);
-  const base = { id: `cmpl-demo-${call.requestId}`, object: 'text_completion', created: CREATED, model: call.target.model };
-  const out: JsonObject[] = text.split(/(?<=\s)/).map((part) => ({ ...base, choices: [{ text: part, index: 0, logprobs: null, finish_reason: null }] }));
-  out.push({ ...base, choices: [{ text: '', index: 0, logprobs: null, finish_reason: 'stop' }] });
-  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) {
-    out.push({ ...base, choices: [], usage: usage(promptTokens(body), words(text).length) });
-  }
-  return out;
 }
 
 /** A unit vector seeded by the text (FNV-1a then xorshift): stable across isolates and versions. */
@@ -163,33 +133,22 @@ function embeddings(call: UpstreamCall, body: JsonObject): JsonObject {
   return embeddingList(vectors, call.target.model, body.encoding_format, tokens);
 }
 
-function sse(chunks: JsonObject[], signal: AbortSignal): Response {
-  const events = [...chunks.map((c) => JSON.stringify(c)), '[DONE]'];
-  let next = 0;
-  // One event per pull, so the client receives a real stream, not one blob.
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (signal.aborted) return controller.error(signal.reason);
-      controller.enqueue(encoder.encode(`data: ${events[next++]}\n\n`));
-      if (next === events.length) controller.close();
-    },
-  });
-  return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
-}
-
-export const demo: Provider = {
+export const demo: Provider<typeof DemoConfig> = {
+  kind: 'demo',
+  config: DemoConfig,
   supports: () => true,
+  buildRequest: (call) => jsonRequest(`demo://offline${OPENAI_PATHS[call.operation]}`, call, openAIRequestBody(call)),
 
-  async send(call) {
-    const body = openAIRequestBody(call);
-    if (call.stream && call.endpoint !== 'embeddings') {
-      const chunks = call.endpoint === 'chat.completions' ? chatChunks(call, body) : completionChunks(call, body);
-      return sse(chunks, call.signal);
-    }
-    const json = call.endpoint === 'chat.completions' ? chatCompletion(call, body) : call.endpoint === 'completions' ? completion(call, body) : embeddings(call, body);
-    return Response.json(json);
+  async send(request, call) {
+    const body = JSON.parse(request.body) as JsonObject;
+    const json = call.operation === 'chat.completions' ? chatCompletion(call, body) : call.operation === 'completions' ? completion(call, body) : embeddings(call, body);
+    if (!call.stream || call.operation === 'embeddings') return Response.json(json);
+    // The same answer, streamed as OpenAI streams it; usage last when the request asks (it does when stream_usage is on).
+    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    return new Response(answerStream(call.operation, json, includeUsage, call.signal), { headers: { 'content-type': 'text/event-stream' } });
   },
 
-  toOpenAI: (_call, json) => expectObject(json),
-  fromStreamEvent: (_call, event) => event.data,
+  parseResponse: openAIAnswer,
+  parseError: httpError,
+  streamTranslator: openAIStream,
 };

@@ -1,6 +1,9 @@
+import { z } from 'zod';
+import { checkUrls, httpUrl } from '../config/provider-schema';
 import { GatewayError } from '../errors';
 import { embeddingList } from './embedding-format';
-import { expectObject, openAICompatible, postJson } from './openai';
+import { openAIFields, openAIFormat } from './openai';
+import { jsonRequest } from './openai-format';
 import type { Provider, UpstreamCall } from './provider';
 import { idUrl } from './upstream-url';
 import type { JsonObject } from '../core/json';
@@ -16,9 +19,22 @@ import type { JsonObject } from '../core/json';
 const ROUTER = 'https://router.huggingface.co/v1';
 const FEATURE_EXTRACTION = 'https://router.huggingface.co/hf-inference/models';
 
-const chat = openAICompatible(ROUTER);
+const HuggingFaceConfig = z
+  .strictObject({
+    kind: z.literal('huggingface'),
+    ...openAIFields,
+    /** Root of the router's OpenAI-style API (chat). */
+    base_url: httpUrl.optional(),
+    /** Root of the feature-extraction pipeline (embeddings). */
+    feature_extraction_url: httpUrl.optional(),
+  })
+  .superRefine(checkUrls(['base_url', 'feature_extraction_url']));
 
-function embeddingInputs(call: UpstreamCall): string[] {
+type Call = UpstreamCall<z.output<typeof HuggingFaceConfig>>;
+
+const chat = openAIFormat(ROUTER);
+
+function embeddingInputs(call: Call): string[] {
   const input = call.body.input;
   const inputs = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(inputs) || inputs.some((item) => typeof item !== 'string')) {
@@ -53,23 +69,26 @@ function unexpectedShape(): GatewayError {
   });
 }
 
-export const huggingface: Provider = {
-  supports: (endpoint) => endpoint !== 'completions',
+export const huggingface: Provider<typeof HuggingFaceConfig> = {
+  kind: 'huggingface',
+  config: HuggingFaceConfig,
+  supports: (operation) => operation !== 'completions',
 
-  send(call) {
-    if (call.endpoint !== 'embeddings') return chat.send(call);
+  buildRequest(call) {
+    if (call.operation !== 'embeddings') return chat.buildRequest(call);
     // The model id may be the caller's (`hf/<anything>`): encoded, and refused if it could leave the base.
     const url = idUrl(call.target.config.feature_extraction_url ?? FEATURE_EXTRACTION, call.target.model, '/pipeline/feature-extraction');
-    return postJson(url, call, { inputs: embeddingInputs(call) });
+    return jsonRequest(url, call, { inputs: embeddingInputs(call) });
   },
 
-  toOpenAI(call, json): JsonObject {
-    if (call.endpoint !== 'embeddings') return expectObject(json);
+  parseResponse(call, json): JsonObject {
+    if (call.operation !== 'embeddings') return chat.parseResponse(call, json);
     if (!Array.isArray(json)) throw unexpectedShape();
     const vectors = json.every((x) => typeof x === 'number') ? [json as number[]] : json.map(toVector);
     // Feature extraction reports no usage; the log keeps NULL rather than a guess.
     return embeddingList(vectors, call.target.model, call.body.encoding_format);
   },
 
-  fromStreamEvent: (call, event) => chat.fromStreamEvent(call, event),
+  parseError: chat.parseError,
+  streamTranslator: chat.streamTranslator,
 };

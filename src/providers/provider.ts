@@ -1,42 +1,73 @@
-import type { SseEvent } from '../streaming/sse';
+import type { z } from 'zod';
+import type { ProviderSettings } from '../config/provider-schema';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { Target } from '../core/target';
+import type { GatewayError } from '../errors';
+import type { StreamTranslator } from '../streaming/translator';
 
 /**
  * The one interface every provider implements. A provider translates and makes
  * exactly one upstream call: it never retries, fails over, caches or logs (that is
  * routing/, cache/ and logging/). Adding a provider is one file here plus one line
- * in registry.ts.
+ * in registry.ts; its config schema comes with it.
+ *
+ * Routing (routing/attempt.ts) drives it: buildRequest, send, then parseResponse,
+ * or parseError for a non-2xx, or streamTranslator for a stream.
  */
 
-export interface UpstreamCall {
-  endpoint: Operation;
+export interface UpstreamCall<C extends ProviderSettings = ProviderSettings> {
+  operation: Operation;
   /** The caller's JSON body as received; providers copy, never mutate it. */
   body: JsonObject;
   stream: boolean;
-  target: Target;
+  target: Target<C>;
   /** The provider credential from its Worker secret; never the caller's key. */
   credential: string | undefined;
   requestId: string;
   signal: AbortSignal;
 }
 
-export interface Provider {
-  supports(endpoint: Operation): boolean;
-  /** One upstream call. Non-2xx answers are returned, not thrown. */
-  send(call: UpstreamCall): Promise<Response>;
-  /** A successful upstream JSON body in OpenAI's shape for the endpoint. */
-  toOpenAI(call: UpstreamCall, json: unknown): JsonObject;
-  /**
-   * One upstream SSE event as the `data` of an OpenAI stream event (a chunk's JSON,
-   * or `[DONE]`); null drops the event.
-   */
-  fromStreamEvent(call: UpstreamCall, event: SseEvent): string | null;
+export interface UpstreamRequest {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
 }
 
-export const OPENAI_PATHS: Record<Operation, string> = {
-  'chat.completions': '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-};
+/** A kind's config: an object schema with a literal `kind` (the registry joins them on it). */
+export type ProviderSchema = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.ZodRawShape>;
+
+/** A call to a provider of schema S: its own config fields typed. */
+type CallOf<S extends ProviderSchema> = UpstreamCall<z.output<S> & ProviderSettings>;
+
+export interface Provider<S extends ProviderSchema = ProviderSchema> {
+  /** What `kind` names this provider in the config. */
+  kind: z.output<S>['kind'];
+  /** `providers.<name>` for this kind (docs/configuration.md). */
+  config: S;
+  supports(operation: Operation): boolean;
+  /** The upstream request, from the call alone: no I/O. Throws a GatewayError for a call it cannot express. */
+  buildRequest(call: CallOf<S>): UpstreamRequest;
+  /**
+   * Makes the call some other way than fetch: through a binding of the Worker's
+   * env (Workers AI's `AI`), which the provider looks up by name as secrets are
+   * (the env is untyped here so config checks run outside workerd). Non-2xx
+   * answers are returned, not thrown.
+   */
+  send?(request: UpstreamRequest, call: CallOf<S>, env: object): Promise<Response>;
+  /**
+   * A 2xx JSON body in OpenAI's shape for the operation, usage included. Throws
+   * (retryable) when it is not an answer: a 200 carrying an error, no `choices`.
+   */
+  parseResponse(call: CallOf<S>, json: unknown): JsonObject;
+  /** A non-2xx answer (its body read up to a cap) as the caller's error, scrubbed, with whether to retry or fail over. */
+  parseError(call: CallOf<S>, status: number, headers: Headers, body: string): GatewayError;
+  /** A fresh translator for one streamed call. */
+  streamTranslator(call: CallOf<S>): StreamTranslator;
+}
+
+/** One fetch. Never follows a redirect: a 307 would re-send the credential and the prompt, a 302 turn into a GET (routing fails a 3xx). */
+export function fetchUpstream(request: UpstreamRequest, call: UpstreamCall): Promise<Response> {
+  return fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal: call.signal, redirect: 'manual' });
+}

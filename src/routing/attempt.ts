@@ -1,21 +1,25 @@
 import { type Env, secret } from '../env';
 import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
-import type { Provider, UpstreamCall } from '../providers/provider';
-import { scrub, upstreamError } from '../providers/upstream-error';
+import { fetchUpstream, type Provider, type UpstreamCall } from '../providers/provider';
+import { scrub } from '../providers/scrub';
+import { UpstreamEvents } from '../streaming/event-reader';
 import { scanEvent } from '../streaming/scan';
-import { SseParser } from '../streaming/sse';
+import type { StreamTranslator, Translated, UpstreamStream } from '../streaming/translator';
 import { chaosFailure, type ChaosMode } from './chaos';
-import { checkAnswerShape, readUpstreamBody, redirected, tooLarge } from './upstream-body';
+import { readErrorBody, readUpstreamBody, redirected, tooLarge } from './upstream-body';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { Target } from '../core/target';
 
 /**
  * One attempt: one upstream call to one target, under its timeouts (capped by the
- * call's deadline). First byte means the response headers and, for a stream, its
- * first event: a stream that answers 200 and then fails or sends an error before
- * any data is still a failed attempt, which routing can retry or fail over.
+ * call's deadline). The provider builds the request, makes the call (fetch unless
+ * it sends its own way), and reads the answer or the error; this module holds the
+ * timers and the transport guards (redirects, size caps). First byte means the
+ * response headers and, for a stream, its first translated chunk: a stream that
+ * answers 200 and then fails, or ends, before any chunk is still a failed
+ * attempt, which routing can retry or fail over.
  */
 
 export interface AttemptInput {
@@ -34,8 +38,8 @@ export interface Served {
   provider: Provider;
   call: UpstreamCall;
   response: Response;
-  /** For streams: the body to relay (its first event already read, and put back). */
-  body: ReadableStream<Uint8Array> | null;
+  /** For streams: what to relay, its first chunk already translated. */
+  stream?: UpstreamStream;
   /** For non-stream calls: the OpenAI-shaped body, already read. */
   json?: JsonObject;
   /** The upstream's own bytes, when `json` is exactly what it sent (no re-serializing). */
@@ -48,7 +52,6 @@ export interface Served {
   clientGone(): boolean;
   /** Why the upstream call was aborted by us, if it was (a timeout). */
   abortReason(): GatewayError | undefined;
-  describeFailure(detail: string): string;
 }
 
 export async function attempt(
@@ -77,7 +80,7 @@ export async function attempt(
   const credentialName = target.config.api_key_secret;
   const credential = credentialName ? secret(input.env, credentialName) : undefined;
   const call: UpstreamCall = {
-    endpoint: input.endpoint,
+    operation: input.endpoint,
     body: input.body,
     stream: input.stream,
     target,
@@ -92,31 +95,29 @@ export async function attempt(
       console.error(`provider "${target.provider}": secret ${credentialName} is not set`);
       throw new GatewayError('upstream_failed', `Provider "${target.provider}" has no credential configured`, { failover: true });
     }
-    const response = await provider.send(call);
+    const request = provider.buildRequest(call);
+    const response = await (provider.send ? provider.send(request, call, input.env) : fetchUpstream(request, call));
     answered = true;
     if (response.status >= 300 && response.status < 400) throw redirected(response, target);
-    if (!response.ok) throw await upstreamError(response, target, credential);
+    if (!response.ok) throw provider.parseError(call, response.status, response.headers, await readErrorBody(response));
 
     const served: Served = {
       target,
       provider,
       call,
       response,
-      body: null,
       finish,
       abort: () => controller.abort(),
       clientGone: () => input.clientSignal.aborted,
       abortReason,
-      describeFailure: (detail) => `Provider "${target.provider}" failed mid-stream${detail ? `: ${scrub(detail).slice(0, 200)}` : ''}`,
     };
     if (input.stream) {
-      served.body = await firstEvent(response, target, chaos === 'cut-stream');
+      served.stream = await firstChunk(response, target, provider.streamTranslator(call), chaos === 'cut-stream');
     } else {
       clearTimeout(firstByteTimer);
       const text = await readUpstreamBody(response, target, timeout('idle', target.timeouts.idle_ms));
       const json = parseJson(text, target);
-      served.json = provider.toOpenAI(call, json);
-      checkAnswerShape(input.endpoint, served.json, target);
+      served.json = provider.parseResponse(call, json);
       if (served.json === json) served.text = text;
       finish();
     }
@@ -131,63 +132,49 @@ export async function attempt(
 }
 
 /**
- * Reads a stream up to its first event and hands back a stream that replays what
- * was read, then continues. An error event or an end before any data fails the
+ * Reads and translates a stream up to its first chunk. Events read past it wait,
+ * untranslated, for the relay. A failure or an end before any chunk fails the
  * attempt (nothing has reached the client yet, so it can still be retried).
  */
-async function firstEvent(response: Response, target: Target, cutAfterFirst: boolean): Promise<ReadableStream<Uint8Array>> {
+async function firstChunk(response: Response, target: Target, translator: StreamTranslator, cutAfterFirst: boolean): Promise<UpstreamStream> {
   if (!response.body) throw new GatewayError('upstream_invalid_response', 'The provider sent an empty stream', { retryable: true });
-  const reader = response.body.getReader();
-  const parser = new SseParser();
-  const decoder = new TextDecoder();
-  const read: Uint8Array[] = [];
-  let size = 0;
+  const events = new UpstreamEvents(response.body.getReader());
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) throw new GatewayError('upstream_failed', `Provider "${target.provider}" ended its stream before any data`, { retryable: true });
-    read.push(value);
-    size += value.byteLength;
-    if (size > target.maxResponseBytes) {
-      await reader.cancel().catch(() => {});
+    // No idle limit of its own: the first-byte timer aborts the read.
+    const batch = await events.next();
+    if (events.bytes > target.maxResponseBytes) {
+      await events.cancel();
       throw tooLarge(target);
     }
-    const [first] = parser.push(decoder.decode(value, { stream: true }));
-    if (!first) continue;
-    if (first.data.startsWith('{"error"') || /^\{\s*"error"\s*:/.test(first.data)) {
-      await reader.cancel().catch(() => {});
-      const message = safeMessage(first.data);
-      throw new GatewayError('upstream_failed', `Provider "${target.provider}" sent an error before any data${message ? `: ${scrub(message)}` : ''}`, { retryable: true });
-    }
-    // Nothing has reached the client yet: a first event that is not a chunk fails the attempt, which can be retried.
-    if (scanEvent(first.data) < 0) {
-      await reader.cancel().catch(() => {});
-      throw new GatewayError('upstream_invalid_response', `Provider "${target.provider}" began its stream with an event that is not JSON`, { retryable: true });
-    }
-    break;
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = read.shift();
-      if (next) return controller.enqueue(next);
-      if (cutAfterFirst) {
-        await reader.cancel().catch(() => {});
-        return controller.error(new Error('stream cut (simulated by x-gateway-chaos)'));
+    for (let i = 0; i < batch.events.length; i++) {
+      const first = await chunksOrThrow(translator.push(batch.events[i]!), events, target);
+      if (first) {
+        events.hold(batch.events.slice(i + 1), cutAfterFirst);
+        return { events, translator, first };
       }
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
+    }
+    if (batch.done) {
+      const first = await chunksOrThrow(translator.end(), events, target);
+      if (first) return { events, translator, first };
+      throw new GatewayError('upstream_failed', `Provider "${target.provider}" ended its stream before any data`, { retryable: true });
+    }
+  }
 }
 
-function safeMessage(data: string): string {
-  try {
-    const message = (JSON.parse(data) as { error?: { message?: unknown } }).error?.message;
-    return typeof message === 'string' ? message : '';
-  } catch {
-    return '';
+/** The chunks a translation gave, or undefined for none; a failure, or a first chunk that is not JSON, is thrown. */
+async function chunksOrThrow(out: Translated, events: UpstreamEvents, target: Target): Promise<readonly string[] | undefined> {
+  if (out instanceof GatewayError) {
+    await events.cancel();
+    throw out;
   }
+  const chunks = out === null ? [] : typeof out === 'string' ? [out] : out;
+  if (chunks.length === 0) return undefined;
+  // A first chunk that is not JSON fails the attempt while it can still be retried.
+  if (scanEvent(chunks[0]!) < 0) {
+    await events.cancel();
+    throw new GatewayError('upstream_invalid_response', `Provider "${target.provider}" began its stream with an event that is not JSON`, { retryable: true });
+  }
+  return chunks;
 }
 
 function parseJson(text: string, target: Target): unknown {

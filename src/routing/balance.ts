@@ -1,3 +1,4 @@
+import type { Strategy } from '../config/routing-schema';
 import type { Target } from '../core/target';
 
 /**
@@ -16,7 +17,7 @@ export function recordLatency(targetId: string, ms: number): void {
   latencyMs.set(targetId, previous === undefined ? ms : ALPHA * ms + (1 - ALPHA) * previous);
 }
 
-export function orderTier(tier: readonly Target[], strategy: 'weighted' | 'latency', random: () => number = Math.random): Target[] {
+export function orderTier(tier: readonly Target[], strategy: Strategy, random: () => number = Math.random): Target[] {
   if (tier.length <= 1) return [...tier];
   if (strategy === 'latency') {
     return [...tier].sort((a, b) => (latencyMs.get(a.id) ?? -1) - (latencyMs.get(b.id) ?? -1));

@@ -1,7 +1,5 @@
 import { readCapped } from '../core/read-capped';
 import { GatewayError } from '../errors';
-import type { JsonObject } from '../core/json';
-import type { Operation } from '../core/operation';
 import type { Target } from '../core/target';
 
 /**
@@ -41,18 +39,27 @@ export async function readUpstreamBody(response: Response, target: Target, onIdl
   }
 }
 
-/**
- * The least a 200 must carry to be an answer: `choices` for (chat) completions,
- * `data` for embeddings. Anything else (a `{"error":…}` sent with 200, an empty
- * object) is a failed attempt that can be retried elsewhere, not a success to
- * relay and log.
- */
-export function checkAnswerShape(endpoint: Operation, json: JsonObject, target: Target): void {
-  const list = endpoint === 'embeddings' ? json.data : json.choices;
-  if (Array.isArray(list)) return;
-  const what = endpoint === 'embeddings' ? '`data`' : '`choices`';
-  const said = 'error' in json ? 'an error' : `no ${what}`;
-  throw new GatewayError('upstream_invalid_response', `Provider "${target.provider}" answered 200 with ${said} instead of an answer`, { retryable: true });
+/** An error answer's body is read up to here: enough for any provider's message, and no more of a huge one. */
+const MAX_ERROR_BODY = 16 * 1024;
+
+/** The start of a non-2xx body, for the provider's parseError. A body that breaks while read still leaves its status. */
+export async function readErrorBody(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < MAX_ERROR_BODY) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // The status is what counts.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return text;
 }
 
 /** A 3xx is never followed (fetch runs with redirect: "manual"): it fails the attempt without a retry. */

@@ -1,19 +1,22 @@
 import { GatewayError, toErrorBody } from '../errors';
 import type { CallRecord } from '../logging/call-record';
-import type { Served } from '../routing/dispatch';
+import type { Target } from '../core/target';
 import { scanEvent } from './scan';
-import { SseParser, type SseEvent } from './sse';
+import { DONE, type Translated, type UpstreamStream } from './translator';
 import { countStreamed, readUsage, recordUsage, type Streamed } from './usage';
 
 /**
- * Relays an upstream SSE stream to the client as OpenAI chat/completion chunks.
+ * Relays an upstream stream to the client as OpenAI chat/completion chunks: the
+ * provider's translator (translator.ts) turns each upstream event into chunks, or
+ * a failure; the relay frames them as SSE.
  *
  * - Pull-driven: an upstream chunk is read only when the client wants more, and
  *   every complete event is forwarded at once (nothing is held back to batch).
  * - Usage is read from the stream for the log; the usage-only chunk we asked for is
  *   dropped again when the client did not ask for it.
- * - A stream that fails after it started ends with one in-band error event
- *   (`data: {"error":{...}}`), which the openai client raises; never a silent end.
+ * - A stream that fails after it started (its translator's failure, a cut, a
+ *   timeout) ends with one in-band error event (`data: {"error":{...}}`), which
+ *   the openai client raises; never a silent end.
  *   (workerd shows a client a clean end when a response stream errors, so erroring
  *   the stream itself would hide the failure.)
  * - Idle timeout: only data events count as progress; keep-alive comments do not.
@@ -24,7 +27,7 @@ import { countStreamed, readUsage, recordUsage, type Streamed } from './usage';
  */
 
 const encoder = new TextEncoder();
-const DONE = encoder.encode('data: [DONE]\n\n');
+const DONE_EVENT = encoder.encode(`data: ${DONE}\n\n`);
 /**
  * How long past its total timeout a stream may go without ending before the
  * backstop ends it: the attempt's own total timer aborts the upstream at
@@ -39,8 +42,18 @@ export interface StreamTap {
   end(complete: boolean): void;
 }
 
+/** The serving attempt, as far as the relay needs it (routing/attempt.ts's Served). */
+export interface RelaySource {
+  target: Target;
+  stream?: UpstreamStream | undefined;
+  finish(): void;
+  abort(): void;
+  clientGone(): boolean;
+  abortReason(): GatewayError | undefined;
+}
+
 export interface RelayOptions {
-  served: Served;
+  served: RelaySource;
   record: CallRecord;
   clientWantsUsage: boolean;
   /** The request's signal: aborts when the client disconnects. */
@@ -58,15 +71,12 @@ const GONE: Ending = { kind: 'gone' };
 const failed = (error: GatewayError): Ending => ({ kind: 'failed', error });
 
 export function relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap }: RelayOptions): ReadableStream<Uint8Array> {
-  const { call, provider } = served;
-  const idleMs = call.target.timeouts.idle_ms;
-  const reader = served.body!.getReader();
-  const parser = new SseParser();
-  const decoder = new TextDecoder();
+  const { events, translator, first: firstChunks } = served.stream!;
+  let first: readonly string[] | undefined = firstChunks;
+  const idleMs = served.target.timeouts.idle_ms;
   const streamed: Streamed = { bytes: 0, events: 0 };
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let lastProgress = Date.now();
-  let sawFinish = false;
   let ended = false;
   let bodyDone!: () => void;
   record.bodyDone = new Promise<void>((resolve) => {
@@ -104,24 +114,23 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
     }
     countStreamed(record, streamed, estimatePrompt);
     served.finish();
-    reader.cancel().catch(() => {});
+    void events.cancel();
     bodyDone();
   };
   const onAbort = () => end(GONE);
   clientSignal.addEventListener('abort', onAbort, { once: true });
   const backstop = setTimeout(
     () => end(served.clientGone() ? GONE : failed(new GatewayError('upstream_timeout', 'The stream outlived its total timeout'))),
-    call.target.timeouts.total_ms + BACKSTOP_MARGIN_MS,
+    served.target.timeouts.total_ms + BACKSTOP_MARGIN_MS,
   );
 
-  /** Forwards one event; true when something reached the client. */
-  const forward = (event: SseEvent): boolean => {
-    let data = provider.fromStreamEvent(call, event);
-    if (data === null) return false;
+  /** Forwards one chunk; true when something reached the client. */
+  const forward = (chunk: string): boolean => {
+    let data = chunk;
     lastProgress = Date.now();
     record.firstByteAt ??= lastProgress;
-    if (data === '[DONE]') {
-      controller.enqueue(DONE);
+    if (data === DONE) {
+      controller.enqueue(DONE_EVENT);
       end(COMPLETE);
       return true;
     }
@@ -142,22 +151,33 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
     }
     tap?.chunk(data);
     // Parsing every chunk would cost CPU on the hot path; only the rare chunks
-    // that can carry an error or usage are parsed.
-    if (data.includes('"error"') || data.includes('"usage"')) {
-      const chunk = safeParse(data);
-      if (chunk?.error && !chunk.choices) {
-        end(failed(upstreamStreamError(chunk.error, served)));
-        return true;
-      }
-      const usage = readUsage(chunk?.usage);
+    // that can carry usage are parsed.
+    if (data.includes('"usage"')) {
+      const parsed = safeParse(data);
+      const usage = readUsage(parsed?.usage);
       if (usage) {
         recordUsage(record, usage);
-        if (!clientWantsUsage && Array.isArray(chunk?.choices) && chunk.choices.length === 0) return false;
+        if (!clientWantsUsage && Array.isArray(parsed?.choices) && parsed.choices.length === 0) return false;
       }
     }
-    if (!sawFinish && data.includes('"finish_reason":"')) sawFinish = true;
     controller.enqueue(encoder.encode(`data: ${data}\n\n`));
     return true;
+  };
+
+  /** Forwards what the translator made of an event; true when something reached the client. */
+  const take = (out: Translated): boolean => {
+    if (out === null) return false;
+    if (typeof out === 'string') return forward(out);
+    if (out instanceof GatewayError) {
+      end(failed(out));
+      return true;
+    }
+    let delivered = false;
+    for (const chunk of out) {
+      delivered = forward(chunk) || delivered;
+      if (ended) return true;
+    }
+    return delivered;
   };
 
   return new ReadableStream<Uint8Array>({
@@ -167,24 +187,26 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
     },
     async pull() {
       try {
+        if (first) {
+          // The attempt translated these while it checked the stream had started.
+          const chunks = first;
+          first = undefined;
+          if (take(chunks) || ended) return;
+        }
         for (;;) {
-          const result = await readWithin(reader, lastProgress + idleMs - Date.now());
+          const batch = await events.nextWithin(lastProgress + idleMs - Date.now());
           if (ended) return;
-          if (result === 'idle') {
+          if (batch === 'idle') {
             return end(failed(new GatewayError('upstream_timeout', `The provider sent nothing for ${idleMs} ms`)));
           }
-          const events = result.done ? parser.end() : parser.push(decoder.decode(result.value, { stream: true }));
           let delivered = false;
-          for (const event of events) {
-            delivered = forward(event) || delivered;
+          for (const event of batch.events) {
+            delivered = take(translator.push(event)) || delivered;
             if (ended) return;
           }
-          if (result.done) {
-            // Some OpenAI-compatible servers omit [DONE] after a proper finish.
-            if (sawFinish) {
-              controller.enqueue(DONE);
-              return end(COMPLETE);
-            }
+          if (batch.done) {
+            take(translator.end());
+            if (ended) return;
             return end(failed(new GatewayError('stream_cut', 'The provider closed the stream before it finished')));
           }
           if (delivered) return;
@@ -201,23 +223,7 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
   });
 }
 
-async function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  ms: number,
-): Promise<ReadableStreamReadResult<Uint8Array> | 'idle'> {
-  if (ms <= 0) return 'idle';
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<'idle'>((resolve) => {
-    timer = setTimeout(() => resolve('idle'), ms);
-  });
-  try {
-    return await Promise.race([reader.read(), idle]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
-}
-
-type Chunk = { error?: unknown; choices?: unknown[]; usage?: unknown };
+type Chunk = { choices?: unknown[]; usage?: unknown };
 
 function safeParse(data: string): Chunk | undefined {
   try {
@@ -226,9 +232,4 @@ function safeParse(data: string): Chunk | undefined {
   } catch {
     return undefined;
   }
-}
-
-function upstreamStreamError(error: unknown, served: Served): GatewayError {
-  const message = typeof (error as { message?: unknown }).message === 'string' ? (error as { message: string }).message : '';
-  return new GatewayError('stream_cut', served.describeFailure(message));
 }

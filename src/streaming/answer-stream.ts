@@ -2,10 +2,11 @@ import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 
 /**
- * Replays a cached answer as the SSE stream a provider would have sent: a role
- * chunk, content (or refusal, or tool-call) deltas a word or a few characters at
- * a time, the finish chunk, the usage chunk when the client asked for it, then
- * [DONE]. One event per read, so clients see a stream, not one blob.
+ * A complete OpenAI answer as the SSE stream an OpenAI server would have sent for
+ * it: a role chunk, content (or refusal, or tool-call) deltas a word or a few
+ * characters at a time, the finish chunk, the usage chunk when asked for, then
+ * [DONE]. One event per read, so clients see a stream, not one blob. The cache
+ * replays its entries with it (cache/serve.ts); the demo provider streams with it.
  */
 
 const encoder = new TextEncoder();
@@ -63,15 +64,17 @@ function completionChunks(body: JsonObject, includeUsage: boolean): JsonObject[]
   return out;
 }
 
-export function replayChunks(endpoint: Operation, body: JsonObject, includeUsage: boolean): JsonObject[] {
+export function answerChunks(endpoint: Operation, body: JsonObject, includeUsage: boolean): JsonObject[] {
   return endpoint === 'completions' ? completionChunks(body, includeUsage) : chatChunks(body, includeUsage);
 }
 
-export function replayStream(endpoint: Operation, body: JsonObject, includeUsage: boolean): ReadableStream<Uint8Array> {
-  const events = [...replayChunks(endpoint, body, includeUsage).map((c) => JSON.stringify(c)), '[DONE]'];
+/** Stops at once with the signal's reason when it aborts (the demo's call was aborted). */
+export function answerStream(endpoint: Operation, body: JsonObject, includeUsage: boolean, signal?: AbortSignal): ReadableStream<Uint8Array> {
+  const events = [...answerChunks(endpoint, body, includeUsage).map((c) => JSON.stringify(c)), '[DONE]'];
   let next = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
+      if (signal?.aborted) return controller.error(signal.reason);
       controller.enqueue(encoder.encode(`data: ${events[next++]}\n\n`));
       if (next === events.length) controller.close();
     },
