@@ -5,6 +5,7 @@ import { cacheKey, canonicalJson, isNondeterministic, sha256Hex, unknownFields }
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { Route } from '../core/target';
+import { definedFields } from '../core/values';
 
 /**
  * Decides, per call, whether the cache may answer it and whether its answer may be
@@ -36,7 +37,7 @@ function routePolicy(config: GatewayConfig, route: Route) {
     const { enabled, ttl_s, cache_nondeterministic, cache_unknown_fields, cache_truncated, normalize, version, min_ttl_s, max_ttl_s, max_entry_bytes } = config.cache;
     const policy: CachePolicy = {
       enabled, ttl_s, cache_nondeterministic, cache_unknown_fields, cache_truncated, normalize, version, min_ttl_s, max_ttl_s, max_entry_bytes,
-      ...(route.provider ? {} : definedOnly(config.models[route.model]?.cache)),
+      ...(route.provider ? {} : definedFields(config.models[route.model]?.cache)),
     };
     // A config change to where this model is served changes every key of it.
     const fingerprint = sha256Hex(
@@ -47,9 +48,6 @@ function routePolicy(config: GatewayConfig, route: Route) {
   return found;
 }
 
-function definedOnly<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 function requestedTtl(headers: Headers, policy: CachePolicy): number {
   const raw = headers.get('x-gateway-cache-ttl') ?? headers.get('cf-aig-cache-ttl');

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { gauge, state, type Amounts, type Counted, type Gauge } from './gauges';
 import { DAY_MS, windowGeometry } from './sliding-window';
 import type { AdmitRequest, AdmitResult, LeaseAsk, Rule, RuleUsage, SettleItem } from './types';
+import { positiveOrZero } from '../core/values';
 
 /**
  * Per-key limiter: one SQLite-backed Durable Object per caller key. The Worker
@@ -114,7 +115,7 @@ export class Limiter extends DurableObject {
         if (granted) return granted;
         if (request.lease_only) return { ok: true, states: [] };
       }
-      const amounts: Amounts = { requests: 1, tokens: nonNegative(request.tokens), cost: nonNegative(request.cost), lease_ms: nonNegative(request.lease_ms), at: now, lease: false };
+      const amounts: Amounts = { requests: 1, tokens: positiveOrZero(request.tokens), cost: positiveOrZero(request.cost), lease_ms: positiveOrZero(request.lease_ms), at: now, lease: false };
       const gauges = request.rules.map((rule) => gauge(this.sql, rule, amounts, now, true));
       const failing = gauges.find((g) => !g.fits);
       if (failing) {
@@ -158,7 +159,7 @@ export class Limiter extends DurableObject {
 
   /** The lease, if every rule can lend its slice now; undefined to admit the call alone. */
   private grant(rules: Rule[], ask: LeaseAsk, now: number): AdmitResult | undefined {
-    let lease_ms = nonNegative(ask.lease_ms);
+    let lease_ms = positiveOrZero(ask.lease_ms);
     for (const rule of rules) {
       if (rule.kind === 'concurrency') return undefined;
       if (rule.kind === 'requests' || rule.kind === 'tokens') lease_ms = Math.min(lease_ms, windowGeometry(rule.window_ms).width);
@@ -168,7 +169,7 @@ export class Limiter extends DurableObject {
     }
     if (lease_ms < MIN_LEASE_MS) return undefined;
     this.refuseReused(ask.id);
-    const amounts: Amounts = { requests: nonNegative(ask.requests), tokens: nonNegative(ask.tokens), cost: nonNegative(ask.cost), lease_ms: 0, at: now + lease_ms, lease: true };
+    const amounts: Amounts = { requests: positiveOrZero(ask.requests), tokens: positiveOrZero(ask.tokens), cost: positiveOrZero(ask.cost), lease_ms: 0, at: now + lease_ms, lease: true };
     const gauges = rules.map((rule) => gauge(this.sql, rule, amounts, now, true));
     if (!gauges.every((g) => g.fits)) return undefined;
     this.commit(ask.id, gauges, now, now + lease_ms, amounts);
@@ -202,9 +203,9 @@ export class Limiter extends DurableObject {
     }
     if (row.settled !== 0) return;
     this.sql.exec('DELETE FROM leases WHERE id = ?', item.id);
-    const tokenDelta = (Number.isFinite(item.tokens) ? nonNegative(item.tokens) : row.tokens) - row.tokens;
-    const costDelta = (Number.isFinite(item.cost) ? nonNegative(item.cost) : row.cost) - row.cost;
-    const requestDelta = item.requests !== undefined && Number.isFinite(item.requests) && counted.n !== undefined ? nonNegative(item.requests) - counted.n : 0;
+    const tokenDelta = (Number.isFinite(item.tokens) ? positiveOrZero(item.tokens) : row.tokens) - row.tokens;
+    const costDelta = (Number.isFinite(item.cost) ? positiveOrZero(item.cost) : row.cost) - row.cost;
+    const requestDelta = item.requests !== undefined && Number.isFinite(item.requests) && counted.n !== undefined ? positiveOrZero(item.requests) - counted.n : 0;
     this.correct(counted, tokenDelta, costDelta, requestDelta);
     this.sql.exec('UPDATE reservations SET settled = 1 WHERE id = ?', item.id);
   }
@@ -234,9 +235,6 @@ export class Limiter extends DurableObject {
   }
 }
 
-function nonNegative(n: number): number {
-  return Number.isFinite(n) && n > 0 ? n : 0;
-}
 
 function finite(n: number): number {
   return Number.isFinite(n) ? n : 0;

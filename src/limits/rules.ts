@@ -4,6 +4,7 @@ import { resolveModel } from '../routing/resolve';
 import { configModelKey, modelKey } from './model-key';
 import type { Rule } from './types';
 import type { Route } from '../core/target';
+import { definedFields } from '../core/values';
 
 /**
  * Compiles config into the rules one call is checked against: the key's own rules
@@ -71,9 +72,6 @@ function compile(limits: Partial<KeyLimits> | undefined, prefix: string): Rule[]
   return rules;
 }
 
-function defined<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** Which upstream models a rule entry's name stands for (same precedence as resolve.ts: aliases first). */
 function coverage(config: GatewayConfig, name: string): Coverage {
@@ -102,7 +100,7 @@ function compiledFor(config: GatewayConfig): Compiled {
     for (const [keyId, key] of Object.entries(config.keys)) {
       const { models: perModel, ...own } = key.limits ?? {};
       keys.set(keyId, {
-        own: compile({ ...config.limits.defaults, ...defined(own) }, ''),
+        own: compile({ ...config.limits.defaults, ...definedFields(own) }, ''),
         models: entries(config, perModel, (name) => `model:${name}:`),
       });
     }

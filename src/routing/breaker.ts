@@ -1,4 +1,5 @@
 import type { BreakerSettings, BreakerState, Outcome, TargetHealth } from './health-types';
+import { positiveOrZero } from '../core/values';
 
 /**
  * The circuit breaker as pure functions over one target's stored row: no I/O,
@@ -68,7 +69,7 @@ export function isPristine(row: BreakerRow, now: number): boolean {
 export function cooldownMs(settings: BreakerSettings, random: number): number {
   const jitter = clamp(settings.jitter, 0, 1);
   const factor = 1 - jitter + 2 * jitter * clamp(random, 0, 1);
-  return Math.round(nonNegative(settings.cooldown_ms) * factor);
+  return Math.round(positiveOrZero(settings.cooldown_ms) * factor);
 }
 
 /**
@@ -130,13 +131,10 @@ export function claim(row: BreakerRow, settings: BreakerSettings, now: number): 
   const state = stateAt(row, now);
   if (state === 'closed') return { granted: true, row: null };
   if (state === 'open' || row.probe_until > now) return { granted: false, row: null };
-  return { granted: true, row: { ...row, probe_until: now + nonNegative(settings.probe_lease_ms) } };
+  return { granted: true, row: { ...row, probe_until: now + positiveOrZero(settings.probe_lease_ms) } };
 }
 
 function clamp(n: number, lo: number, hi: number): number {
   return Number.isFinite(n) ? Math.min(hi, Math.max(lo, n)) : lo;
 }
 
-function nonNegative(n: number): number {
-  return Number.isFinite(n) && n > 0 ? n : 0;
-}
