@@ -13,5 +13,10 @@ export interface AppEnv {
     caller: Caller;
     /** Set when the caller's key has limits and the call was admitted. */
     admission?: Admission;
+    /**
+     * For a response whose body outlives the handler (a stream): the call then ends
+     * when the returned function is called, not when the handler returns.
+     */
+    endLater: () => () => void;
   };
 }

@@ -58,6 +58,12 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
     }
     finish();
   };
+  let endsLater: Promise<void> | undefined;
+  c.set('endLater', () => {
+    let ended!: () => void;
+    endsLater ??= new Promise<void>((resolve) => (ended = resolve));
+    return () => ended();
+  });
   signal.addEventListener('abort', leftEarly, { once: true });
   try {
     await next();
@@ -68,9 +74,9 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   c.res.headers.set('x-request-id', requestId);
   if (call.status === 0) call.status = c.res.status;
 
-  // A stream ends exactly once, however its client leaves (streaming/relay.ts end), so
-  // bodyDone always settles: the row is written and the slot and reservation settled.
-  if (call.bodyDone) ctx.waitUntil(call.bodyDone.then(finish, finish));
+  // A stream ends exactly once, however its client leaves (streaming/relay.ts end), and
+  // says so: then the row is written and the slot and reservation settled.
+  if (endsLater) ctx.waitUntil(endsLater.then(finish));
   else finish();
 });
 

@@ -69,8 +69,6 @@ export interface CallRecord {
   limitStatus: string | null;
   /** The rule that refused the call. */
   limitedBy: string | null;
-  /** Set while a streamed body is still flowing; resolves once it has ended. */
-  bodyDone?: Promise<void>;
 }
 
 export function newCallRecord(requestId: string, endpoint: string): CallRecord {

@@ -61,6 +61,8 @@ export interface RelayOptions {
   /** The prompt's tokens as the limiter estimates them, for a stream the provider reports no usage for. */
   estimatePrompt: () => number;
   tap?: StreamTap | undefined;
+  /** Told once, when the stream has ended in any way: the call's row and settlement wait for it. */
+  onEnd: () => void;
 }
 
 /** How a stream ended: its terminator relayed, an in-band error event, or the client gone. */
@@ -70,7 +72,7 @@ const COMPLETE: Ending = { kind: 'complete' };
 const GONE: Ending = { kind: 'gone' };
 const failed = (error: GatewayError): Ending => ({ kind: 'failed', error });
 
-export function relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap }: RelayOptions): ReadableStream<Uint8Array> {
+export function relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap, onEnd }: RelayOptions): ReadableStream<Uint8Array> {
   const { events, translator, first: firstChunks } = served.stream!;
   let first: readonly string[] | undefined = firstChunks;
   const idleMs = served.target.timeouts.idle_ms;
@@ -78,17 +80,13 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let lastProgress = Date.now();
   let ended = false;
-  let bodyDone!: () => void;
-  record.bodyDone = new Promise<void>((resolve) => {
-    bodyDone = resolve;
-  });
 
   /**
    * Ends the call exactly once, whatever comes first: the stream's own end, the
    * client's cancel(), the request's abort signal, or the backstop timer (workerd
    * can drop a response stream whose client left without calling cancel() or
-   * erroring a pending read). The log row and the limiter's settlement wait on
-   * bodyDone, so every way out must come through here.
+   * erroring a pending read). The log row and the limiter's settlement wait for
+   * onEnd, so every way out must come through here.
    */
   const end = (how: Ending): void => {
     if (ended) return;
@@ -115,7 +113,7 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
     countStreamed(record, streamed, estimatePrompt);
     served.finish();
     void events.cancel();
-    bodyDone();
+    onEnd();
   };
   const onAbort = () => end(GONE);
   clientSignal.addEventListener('abort', onAbort, { once: true });

@@ -22,6 +22,8 @@ export function proxy(operation: Operation) {
       model: request.model, stream: request.stream, requestHeaders: c.req.raw.headers, clientSignal,
       onAdmitted: (admission) => c.set('admission', admission),
     });
-    return respondOpenAI({ result, record, operation, body, config, stream: request.stream, clientWantsUsage: request.clientWantsUsage, clientSignal });
+    return respondOpenAI({
+      result, record, operation, body, config, stream: request.stream, clientWantsUsage: request.clientWantsUsage, clientSignal, endLater: c.get('endLater'),
+    });
   };
 }

@@ -23,9 +23,11 @@ export interface Respond {
   stream: boolean;
   clientWantsUsage: boolean;
   clientSignal: AbortSignal;
+  /** Hands the end of the call to the response's body (a stream ends later than the handler). */
+  endLater: () => () => void;
 }
 
-export function respondOpenAI({ result, record, operation, body, config, stream, clientWantsUsage, clientSignal }: Respond): Response {
+export function respondOpenAI({ result, record, operation, body, config, stream, clientWantsUsage, clientSignal, endLater }: Respond): Response {
   const headers = result.headers;
   if (result.from === 'cache') return answerFromCache(result.cache.hit!, record, stream, clientWantsUsage, headers);
   const { served, cache } = result;
@@ -45,7 +47,7 @@ export function respondOpenAI({ result, record, operation, body, config, stream,
   // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
   const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
   const tap = cache.tap(served.target);
-  return new Response(relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap }), {
+  return new Response(relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap, onEnd: endLater() }), {
     headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
   });
 }
