@@ -1,16 +1,11 @@
 import { createMiddleware } from 'hono/factory';
 import { keyRing } from '../auth/key-ring';
 import { loadConfig } from '../config/load';
-import { LogSettingsSchema } from '../config/schema';
 import { GatewayError } from '../errors';
 import { clientIp, countFailure, refuseIfBlocked } from '../limits/auth-failures';
-import { callCost } from '../limits/pricing';
-import { logCall } from '../logging/call-log';
 import { newCallRecord } from '../logging/call-record';
+import { endCall } from '../pipeline/end-call';
 import type { AppEnv } from './context';
-
-// A call rejected for a bad config is still logged, with the default batching.
-const DEFAULT_LOG = LogSettingsSchema.parse({});
 
 function endpointOf(path: string): string {
   if (path.startsWith('/v1/')) return path.slice(4).replaceAll('/', '.');
@@ -31,17 +26,7 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   const finish = () => {
     if (finished) return;
     finished = true;
-    const config = c.get('config');
-    const admission = c.get('admission');
-    if (config) {
-      const cost = callCost(config, call);
-      // A cache hit costs nothing upstream; what it would have cost is its saving.
-      if (call.cacheStatus === 'HIT') [call.costUsd, call.savedUsd] = [cost === null ? null : 0, cost];
-      else call.costUsd = cost;
-    }
-    logCall(c.env.DB, ctx, call, config?.log ?? DEFAULT_LOG);
-    // The limiter counts exactly what the log says this call used.
-    admission?.settle();
+    endCall({ env: c.env, ctx, config: c.get('config'), record: call, admission: c.get('admission') });
   };
   // A client that leaves before the response exists: workerd cancels the handler's
   // pending I/O (the upstream call with it), so `next()` may never return. The call

@@ -15,8 +15,9 @@ import { authorize, resolveModel } from '../routing/resolve';
  * model, admit it against the key's limits, answer from the cache when it can,
  * otherwise dispatch it to the route's targets. What comes back is either a cached
  * entry or the serving upstream's answer; turning either into a response is the
- * ingress format's job (src/ingress/). Settling and logging happen once the
- * response has ended (http/middleware.ts, callLog).
+ * ingress format's job (src/ingress/). Pricing, logging and settling are the
+ * last stage, end-call.ts, run once the response has ended (the call log
+ * middleware runs it, so calls refused before this stage end there too).
  */
 
 export interface CallInput {
