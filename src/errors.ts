@@ -1,7 +1,7 @@
 /**
  * The gateway's one error type. Every failure, wherever it starts, becomes a
- * GatewayError; `toErrorBody` is the only place one becomes wire JSON, so every
- * non-2xx answer has OpenAI's shape: {"error":{"message","type","param","code"}}.
+ * GatewayError; its ingress format (src/ingress/openai/errors.ts) is the only place
+ * one becomes wire JSON, so every non-2xx answer has OpenAI's shape.
  * The openai client picks its exception class from the status, so the table below
  * is the contract.
  */
@@ -112,16 +112,6 @@ export function withHeaders(error: GatewayError, headers: Record<string, string>
   return new GatewayError(error.code, message, { ...error.options, headers: { ...error.headers, ...headers } });
 }
 
-export interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
-export function toErrorBody(error: GatewayError): ErrorBody {
-  return {
-    error: { message: error.message, type: error.type, param: error.param, code: error.wireCode },
-  };
-}
-
 /** Anything thrown that is not a GatewayError is our bug: nothing of it reaches the client. */
 export function asGatewayError(error: unknown, requestId: string): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -129,11 +119,4 @@ export function asGatewayError(error: unknown, requestId: string): GatewayError 
     'internal_error',
     `The gateway failed to handle this request. Quote request id ${requestId} when reporting it.`,
   );
-}
-
-export function errorResponse(error: GatewayError, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(toErrorBody(error)), {
-    status: error.status,
-    headers: { 'content-type': 'application/json', ...error.headers, ...headers },
-  });
 }

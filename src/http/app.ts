@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { asGatewayError, errorResponse, GatewayError } from '../errors';
+import { asGatewayError, GatewayError } from '../errors';
+import { errorResponse } from '../ingress/openai/errors';
 import type { AppEnv } from './context';
 import { auth, callLog, config } from './middleware';
 import { getModel, listModels } from './routes/models';

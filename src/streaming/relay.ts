@@ -1,4 +1,4 @@
-import { GatewayError, toErrorBody } from '../errors';
+import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import type { Target } from '../core/target';
 import { scanEvent } from './scan';
@@ -63,6 +63,8 @@ export interface RelayOptions {
   tap?: StreamTap | undefined;
   /** Told once, when the stream has ended in any way: the call's row and settlement wait for it. */
   onEnd: () => void;
+  /** The ingress format's in-band error event, for a stream that fails after its first byte. */
+  frameError: (error: GatewayError) => string;
 }
 
 /** How a stream ended: its terminator relayed, an in-band error event, or the client gone. */
@@ -72,7 +74,7 @@ const COMPLETE: Ending = { kind: 'complete' };
 const GONE: Ending = { kind: 'gone' };
 const failed = (error: GatewayError): Ending => ({ kind: 'failed', error });
 
-export function relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap, onEnd }: RelayOptions): ReadableStream<Uint8Array> {
+export function relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap, onEnd, frameError }: RelayOptions): ReadableStream<Uint8Array> {
   const { events, translator, first: firstChunks } = served.stream!;
   let first: readonly string[] | undefined = firstChunks;
   const idleMs = served.target.timeouts.idle_ms;
@@ -105,7 +107,7 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
       record.errorCode = how.error.code;
     }
     try {
-      if (how.kind === 'failed') controller.enqueue(encoder.encode(`data: ${JSON.stringify(toErrorBody(how.error))}\n\n`));
+      if (how.kind === 'failed') controller.enqueue(encoder.encode(frameError(how.error)));
       controller.close();
     } catch {
       // Already cancelled or dropped: nobody is reading.

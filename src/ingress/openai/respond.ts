@@ -6,6 +6,7 @@ import { estimateTokens } from '../../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../../logging/call-record';
 import type { CallResult } from '../../pipeline/run-call';
 import { relay } from '../../streaming/relay';
+import { streamError } from './errors';
 import { readUsage, recordUsage } from '../../streaming/usage';
 
 /**
@@ -47,7 +48,7 @@ export function respondOpenAI({ result, record, operation, body, config, stream,
   // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
   const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
   const tap = cache.tap(served.target);
-  return new Response(relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap, onEnd: endLater() }), {
+  return new Response(relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap, onEnd: endLater(), frameError: streamError }), {
     headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
   });
 }
