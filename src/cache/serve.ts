@@ -22,17 +22,17 @@ export function cacheHeaders(status: string): Record<string, string> {
  */
 export function answerFromCache(
   entry: CacheEntry,
-  call: CallRecord,
+  record: CallRecord,
   stream: boolean,
   clientWantsUsage: boolean,
   headers: Record<string, string>,
 ): Response {
-  call.cacheStatus = 'HIT';
-  call.provider = entry.provider;
-  call.upstreamModel = entry.upstreamModel;
-  call.firstByteAt = Date.now();
+  record.cacheStatus = 'HIT';
+  record.provider = entry.provider;
+  record.upstreamModel = entry.upstreamModel;
+  record.firstByteAt = Date.now();
   const usage = readUsage(entry.body.usage);
-  if (usage) recordUsage(call, usage);
+  if (usage) recordUsage(record, usage);
   const all = {
     ...headers,
     ...cacheHeaders('HIT'),

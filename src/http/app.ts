@@ -41,11 +41,11 @@ for (const [path, allow] of Object.entries(METHODS)) {
 }
 
 function handleError(error: unknown, c: Context<AppEnv>): Response {
-  const call = c.get('call');
-  const gatewayError = asGatewayError(error, call?.requestId ?? 'unknown');
-  if (gatewayError !== error) console.error(`request ${call?.requestId}:`, error);
-  if (call) call.errorCode = gatewayError.code;
-  if (call && gatewayError.code === 'client_closed') call.status = 499;
+  const record = c.get('record');
+  const gatewayError = asGatewayError(error, record?.requestId ?? 'unknown');
+  if (gatewayError !== error) console.error(`request ${record?.requestId}:`, error);
+  if (record) record.errorCode = gatewayError.code;
+  if (record && gatewayError.code === 'client_closed') record.status = 499;
   // A limited key's every answer carries its rate-limit headers, errors included.
   return errorResponse(gatewayError, c.get('admission')?.headers);
 }

@@ -8,7 +8,7 @@ import type { CallRecord } from '../logging/call-record';
 export interface AppEnv {
   Bindings: Env;
   Variables: {
-    call: CallRecord;
+    record: CallRecord;
     config: GatewayConfig;
     caller: Caller;
     /** Set when the caller's key has limits and the call was admitted. */

@@ -19,27 +19,27 @@ function endpointOf(path: string): string {
  */
 export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) {
   const requestId = `req_${crypto.randomUUID().replaceAll('-', '')}`;
-  const call = newCallRecord(requestId, endpointOf(c.req.path));
-  c.set('call', call);
+  const record = newCallRecord(requestId, endpointOf(c.req.path));
+  c.set('record', record);
   const ctx = c.executionCtx;
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
-    endCall({ env: c.env, ctx, config: c.get('config'), record: call, admission: c.get('admission') });
+    endCall({ env: c.env, ctx, config: c.get('config'), record: record, admission: c.get('admission') });
   };
   // A client that leaves before the response exists: workerd cancels the handler's
   // pending I/O (the upstream call with it), so `next()` may never return. The call
   // still ends here, once: logged 499, its slot and reservation settled.
   const signal = c.req.raw.signal;
   const leftEarly = () => {
-    call.status = 499;
-    call.errorCode ??= 'client_closed';
+    record.status = 499;
+    record.errorCode ??= 'client_closed';
     // A provider was called (dispatch names it as the attempt starts): it has the prompt
     // and may bill it, so the call is never charged nothing.
     const admission = c.get('admission');
-    if (admission && call.promptTokens === null && call.provider !== null) {
-      Object.assign(call, { promptTokens: admission.promptEstimate, completionTokens: 0, usageSource: 'gateway' });
+    if (admission && record.promptTokens === null && record.provider !== null) {
+      Object.assign(record, { promptTokens: admission.promptEstimate, completionTokens: 0, usageSource: 'gateway' });
     }
     finish();
   };
@@ -57,7 +57,7 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   }
   if (finished) return;
   c.res.headers.set('x-request-id', requestId);
-  if (call.status === 0) call.status = c.res.status;
+  if (record.status === 0) record.status = c.res.status;
 
   // A stream ends exactly once, however its client leaves (streaming/relay.ts end), and
   // says so: then the row is written and the slot and reservation settled.
@@ -94,6 +94,6 @@ export const auth = createMiddleware<AppEnv>(async function auth(c, next) {
     });
   }
   c.set('caller', caller);
-  c.get('call').keyId = caller.keyId;
+  c.get('record').keyId = caller.keyId;
   await next();
 });

@@ -30,7 +30,7 @@ export interface AdmissionInput {
   route: Route;
   endpoint: Operation;
   body: JsonObject;
-  call: CallRecord;
+  record: CallRecord;
   ctx: { waitUntil(promise: Promise<unknown>): void };
 }
 
@@ -74,11 +74,11 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
  * call a route with an unpriced target (it would be served free), unless the config
  * sets `limits.default_price`. Checked before the limiter, so it costs no round trip.
  */
-function refuseUnpriced(config: GatewayConfig, route: Route, call: CallRecord): void {
+function refuseUnpriced(config: GatewayConfig, route: Route, record: CallRecord): void {
   const unpriced = routePrices(config, route).unpriced;
   if (unpriced.length === 0) return;
-  call.limitStatus = 'rejected';
-  call.limitedBy = 'unpriced';
+  record.limitStatus = 'rejected';
+  record.limitedBy = 'unpriced';
   throw new GatewayError(
     'model_not_priced',
     `This key has a budget, and the model "${route.model}" has no price on this gateway (${unpriced.join(', ')}), so its cost cannot be counted`,
@@ -87,17 +87,17 @@ function refuseUnpriced(config: GatewayConfig, route: Route, call: CallRecord): 
 }
 
 export async function admit(input: AdmissionInput): Promise<Admission | undefined> {
-  const { env, config, keyId, route, endpoint, body, call, ctx } = input;
+  const { env, config, keyId, route, endpoint, body, record, ctx } = input;
   const rules = rulesFor(config, keyId, route);
   if (rules.key.length === 0 && rules.fleet.length === 0) return undefined;
-  if (rules.budget) refuseUnpriced(config, route, call);
+  if (rules.budget) refuseUnpriced(config, route, record);
 
   const estimate = estimateTokens(endpoint, body, config.limits);
   const cost = reserveCost(config, route, estimate);
   const objects: [string, Rule[]][] = [];
   if (rules.key.length > 0) objects.push([`key:${keyId}`, rules.key]);
   for (const fleet of rules.fleet) objects.push([fleet.object, fleet.rules]);
-  const amounts = { id: call.requestId, tokens: estimate.prompt + estimate.completion, cost, lease_ms: config.limits.lease_s * 1000 };
+  const amounts = { id: record.requestId, tokens: estimate.prompt + estimate.completion, cost, lease_ms: config.limits.lease_s * 1000 };
   let admitted: Admitted[];
   try {
     const pending = objects.map(([object, ruleList]) => admitAt(env.LIMITER, object, ruleList, amounts, ctx));
@@ -108,10 +108,10 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
   } catch (error) {
     console.error(`limiter unavailable for key ${keyId}: ${error instanceof Error ? error.message : String(error)}`);
     if (config.limits.on_unavailable === 'open') {
-      call.limitStatus = 'unavailable_open';
+      record.limitStatus = 'unavailable_open';
       return undefined;
     }
-    call.limitStatus = 'unavailable_closed';
+    record.limitStatus = 'unavailable_closed';
     throw new GatewayError('limiter_unavailable', 'The rate limiter is unavailable; please retry shortly', {
       headers: { 'retry-after': '1', 'retry-after-ms': '1000' },
     });
@@ -129,16 +129,16 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
   if (refused) {
     // Free what the other object reserved; its request count stays (the call was made).
     settle(0, 0);
-    call.limitStatus = 'rejected';
-    call.limitedBy = refused.rule;
+    record.limitStatus = 'rejected';
+    record.limitedBy = refused.rule;
     throw refusal(refused, headers);
   }
-  call.limitStatus = 'admitted';
+  record.limitStatus = 'admitted';
   return {
     headers,
     promptEstimate: estimate.prompt,
     // A cache hit counts as a request but spends no upstream tokens or money.
     settle: () =>
-      settle(call.cacheStatus === 'HIT' ? 0 : (call.promptTokens ?? 0) + (call.completionTokens ?? 0), call.costUsd ?? 0),
+      settle(record.cacheStatus === 'HIT' ? 0 : (record.promptTokens ?? 0) + (record.completionTokens ?? 0), record.costUsd ?? 0),
   };
 }

@@ -76,9 +76,9 @@ export function reserveCost(config: GatewayConfig, route: Pick<Route, 'targets'>
 }
 
 /** The call's cost for the log and the budget; null when its tokens or its price are unknown. */
-export function callCost(config: GatewayConfig, call: CallRecord): number | null {
-  if (call.promptTokens === null) return null;
-  const price = priceOf(config, call.provider, call.upstreamModel);
+export function callCost(config: GatewayConfig, record: CallRecord): number | null {
+  if (record.promptTokens === null) return null;
+  const price = priceOf(config, record.provider, record.upstreamModel);
   if (!price) return null;
-  return costOf(price, { prompt: call.promptTokens, completion: call.completionTokens ?? 0, cached: call.cachedTokens ?? 0 });
+  return costOf(price, { prompt: record.promptTokens, completion: record.completionTokens ?? 0, cached: record.cachedTokens ?? 0 });
 }

@@ -30,41 +30,41 @@ let pending: Row[] = [];
 let flushScheduled = false;
 let lostRows = 0;
 
-function toRows(call: CallRecord, endedAt: number): Row[] {
-  const ts = new Date(call.startedAt).toISOString();
-  const attempts: Row[] = call.attemptLog.map((a, i) => ({
+function toRows(record: CallRecord, endedAt: number): Row[] {
+  const ts = new Date(record.startedAt).toISOString();
+  const attempts: Row[] = record.attemptLog.map((a, i) => ({
     sql: 'attempt',
-    values: [call.requestId, i + 1, ts, a.provider, a.model, a.status, a.errorCode, a.latencyMs, a.waitMs, a.decision],
+    values: [record.requestId, i + 1, ts, a.provider, a.model, a.status, a.errorCode, a.latencyMs, a.waitMs, a.decision],
   }));
-  return [{ sql: 'call', values: callValues(call, ts, endedAt) }, ...attempts];
+  return [{ sql: 'call', values: callValues(record, ts, endedAt) }, ...attempts];
 }
 
-function callValues(call: CallRecord, ts: string, endedAt: number): unknown[] {
+function callValues(record: CallRecord, ts: string, endedAt: number): unknown[] {
   return [
-    call.requestId,
+    record.requestId,
     ts,
-    call.keyId,
-    call.endpoint,
-    call.model,
-    call.provider,
-    call.upstreamModel,
-    call.stream ? 1 : 0,
-    call.status,
-    call.errorCode,
-    call.streamCut ? 1 : 0,
-    Math.max(0, endedAt - call.startedAt),
-    call.firstByteAt === null ? null : Math.max(0, call.firstByteAt - call.startedAt),
-    call.promptTokens,
-    call.completionTokens,
-    upstreamCalls(call),
-    call.cacheStatus,
-    call.costUsd,
-    call.cachedTokens,
-    call.limitStatus,
-    call.limitedBy,
-    call.savedUsd,
+    record.keyId,
+    record.endpoint,
+    record.model,
+    record.provider,
+    record.upstreamModel,
+    record.stream ? 1 : 0,
+    record.status,
+    record.errorCode,
+    record.streamCut ? 1 : 0,
+    Math.max(0, endedAt - record.startedAt),
+    record.firstByteAt === null ? null : Math.max(0, record.firstByteAt - record.startedAt),
+    record.promptTokens,
+    record.completionTokens,
+    upstreamCalls(record),
+    record.cacheStatus,
+    record.costUsd,
+    record.cachedTokens,
+    record.limitStatus,
+    record.limitedBy,
+    record.savedUsd,
     // Who counted the tokens (migrations/0006): provider, gateway, or NULL with no tokens.
-    call.promptTokens === null && call.completionTokens === null ? null : call.usageSource,
+    record.promptTokens === null && record.completionTokens === null ? null : record.usageSource,
   ];
 }
 
@@ -72,10 +72,10 @@ function callValues(call: CallRecord, ts: string, endedAt: number): unknown[] {
 export function logCall(
   db: D1Database | undefined,
   ctx: { waitUntil(promise: Promise<unknown>): void },
-  call: CallRecord,
+  record: CallRecord,
   settings: LogSettings,
 ): void {
-  pending.push(...toRows(call, Date.now()));
+  pending.push(...toRows(record, Date.now()));
   if (pending.length >= settings.batch_size) {
     ctx.waitUntil(flush(db));
   } else if (!flushScheduled) {

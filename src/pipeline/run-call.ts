@@ -50,7 +50,7 @@ export async function runCall(input: CallInput): Promise<CallResult> {
   // The limiter's round trip and the cache's KV read do not depend on each other: both
   // at once. The cache waits for the admission before it joins or leads a flight, so a
   // refused call is refused at once and never leaves a flight behind.
-  const admitting = admit({ env: input.env, config, keyId: input.caller.keyId, route, endpoint: operation, body, call: record, ctx: input.ctx });
+  const admitting = admit({ env: input.env, config, keyId: input.caller.keyId, route, endpoint: operation, body, record, ctx: input.ctx });
   const opening = openCache({
     config, route, operation, body, requestHeaders: input.requestHeaders, keyId: input.caller.keyId, kv: input.env.CACHE, ctx: input.ctx, admitted: admitting,
   });

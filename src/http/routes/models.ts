@@ -44,10 +44,10 @@ export function getModel(c: Context<AppEnv>): Response {
   const raw = c.req.path.slice('/v1/models/'.length);
   const id = decodeModelId(raw);
   if (id === undefined) {
-    c.get('call').model = raw;
+    c.get('record').model = raw;
     throw new GatewayError('invalid_request', 'Invalid request: the model id in the URL is not valid percent-encoding', { param: 'model' });
   }
-  c.get('call').model = id;
+  c.get('record').model = id;
   const route = resolveModel(config, id);
   authorize(c.get('caller').policy, route);
   return c.json(entry(id, route.provider ?? ownerOf(config, id)));

@@ -13,7 +13,7 @@ export function proxy(operation: Operation) {
   const schema = OPENAI_SCHEMAS[operation];
   return async function handle(c: Context<AppEnv>): Promise<Response> {
     const config = c.get('config');
-    const record = c.get('call');
+    const record = c.get('record');
     const body = await readJsonObject(c.req.raw, config.max_body_bytes);
     const request = toCall(operation, validate(schema, body));
     const clientSignal = c.req.raw.signal;
