@@ -26,9 +26,9 @@ export interface AttemptRecord {
 export type AttemptDecision = 'probe' | 'panic' | 'skipped_breaker' | 'skipped_backoff';
 
 /** Upstream calls made: the attempt log without the targets routing skipped. */
-export function upstreamCalls(call: Pick<CallRecord, 'attemptLog'>): number {
+export function upstreamCalls(record: Pick<CallRecord, 'attemptLog'>): number {
   let calls = 0;
-  for (const attempt of call.attemptLog) if (attempt.decision === null || !attempt.decision.startsWith('skipped')) calls++;
+  for (const attempt of record.attemptLog) if (attempt.decision === null || !attempt.decision.startsWith('skipped')) calls++;
   return calls;
 }
 

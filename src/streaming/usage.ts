@@ -27,11 +27,11 @@ export function readUsage(usage: unknown): TokenUsage | undefined {
 type UsageFields = Pick<CallRecord, 'promptTokens' | 'completionTokens' | 'cachedTokens' | 'usageSource'>;
 
 /** Records the provider's usage on the call, for the log, the cost and the limiter's settlement. */
-export function recordUsage(call: UsageFields, usage: TokenUsage): void {
-  call.promptTokens = usage.prompt;
-  call.completionTokens = usage.completion;
-  call.cachedTokens = usage.cached;
-  call.usageSource = 'provider';
+export function recordUsage(record: UsageFields, usage: TokenUsage): void {
+  record.promptTokens = usage.prompt;
+  record.completionTokens = usage.completion;
+  record.cachedTokens = usage.cached;
+  record.usageSource = 'provider';
 }
 
 /** What a stream delivered of generated text, for the gateway's own count. */
@@ -54,10 +54,10 @@ export interface Streamed {
  * scripts). Prompt: the limiter's own reservation estimate (limits/estimate.ts),
  * an upper bound of what providers bill. Marked `usage_source = 'gateway'`.
  */
-export function countStreamed(call: UsageFields, streamed: Streamed, estimatePrompt: () => number): void {
-  if (call.usageSource === 'provider') return;
-  call.promptTokens = estimatePrompt();
-  call.completionTokens = Math.max(streamed.events, Math.ceil(streamed.bytes / 4));
-  call.cachedTokens = null;
-  call.usageSource = 'gateway';
+export function countStreamed(record: UsageFields, streamed: Streamed, estimatePrompt: () => number): void {
+  if (record.usageSource === 'provider') return;
+  record.promptTokens = estimatePrompt();
+  record.completionTokens = Math.max(streamed.events, Math.ceil(streamed.bytes / 4));
+  record.cachedTokens = null;
+  record.usageSource = 'gateway';
 }
