@@ -1,5 +1,5 @@
 import type { ProviderSettings } from '../config/provider-schema';
-import type { RetrySettings, Strategy, Timeouts } from '../config/routing-schema';
+import type { RetrySettings, RoutingSettings, Strategy, Timeouts } from '../config/routing-schema';
 
 /** One configured place a model can be served from. */
 export interface Target<C extends ProviderSettings = ProviderSettings> {
@@ -16,6 +16,8 @@ export interface Target<C extends ProviderSettings = ProviderSettings> {
   timeouts: Timeouts;
   /** Cap on a non-streamed answer's body (the provider's `max_response_bytes`, else the gateway's). */
   maxResponseBytes: number;
+  /** `routing.breaker` with the provider's overrides. */
+  breaker: RoutingSettings['breaker'];
 }
 
 /** A model as the caller named it, resolved to the targets that may serve it (routing/resolve.ts). */

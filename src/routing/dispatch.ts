@@ -63,9 +63,10 @@ async function walk(input: DispatchInput, route: Route): Promise<Served> {
   let called = false;
   let chaos = input.chaos;
 
+  const lastCallable = plan.steps.findLastIndex((step) => step.action !== 'skip');
   for (const [index, step] of plan.steps.entries()) {
     const { target } = step;
-    const breaker = { ...settings.breaker, ...target.config.breaker };
+    const { breaker } = target;
     if (step.action === 'skip') {
       refusals.push({ cause: step.cause, until: step.until });
       logSkip(record, target, step.cause);
@@ -78,7 +79,7 @@ async function walk(input: DispatchInput, route: Route): Promise<Served> {
       continue;
     }
     const decision: AttemptDecision | null = step.action === 'panic' ? 'panic' : probe ? 'probe' : null;
-    const othersLeft = plan.steps.slice(index + 1).some((next) => next.action !== 'skip');
+    const othersLeft = index < lastCallable;
     const provider = providerFor(target.config.kind);
 
     let waited = 0;
@@ -138,10 +139,10 @@ function logSkip(record: CallRecord, target: Target, cause: Refusal['cause']): v
 
 /** What the fleet learns from a failure; a provider's wait is capped (docs/configuration.md, "Routing"). */
 function outcomeOf(error: GatewayError, settings: RoutingSettings) {
-  const wait = error.retryAfterMs;
+  const wait = fleetWait(error, settings);
   return {
     ok: false as const,
-    ...(wait !== undefined ? { retryAfterMs: Math.min(wait, settings.max_backoff_ms) } : {}),
+    ...(wait !== undefined ? { retryAfterMs: wait } : {}),
     ...(error.unreachable ? { unreachable: true } : {}),
   };
 }
@@ -182,6 +183,12 @@ function refused(route: Route, refusals: Refusal[]): GatewayError {
 function asRateLimit(error: GatewayError, settings: RoutingSettings): GatewayError {
   // A spent retry budget already said not to retry: that stands.
   const headers: Record<string, string> = { 'x-should-retry': error.headers['x-should-retry'] ?? 'true' };
-  if (error.retryAfterMs !== undefined) Object.assign(headers, retryAfterHeaders(Math.min(error.retryAfterMs, settings.max_backoff_ms)));
+  const wait = fleetWait(error, settings);
+  if (wait !== undefined) Object.assign(headers, retryAfterHeaders(wait));
   return withHeaders(error, headers);
+}
+
+/** The provider's requested wait as the fleet honours it: at most `max_backoff_ms`. */
+function fleetWait(error: GatewayError, settings: RoutingSettings): number | undefined {
+  return error.retryAfterMs === undefined ? undefined : Math.min(error.retryAfterMs, settings.max_backoff_ms);
 }

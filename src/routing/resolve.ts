@@ -16,6 +16,7 @@ function target(config: GatewayConfig, provider: string, model: string, weight =
     provider, config: settings, model, weight, id: `${provider}/${model}`,
     timeouts: { ...config.timeouts, ...settings.timeouts },
     maxResponseBytes: settings.max_response_bytes ?? config.max_response_bytes,
+    breaker: { ...config.routing.breaker, ...settings.breaker },
   };
 }
 

@@ -22,6 +22,7 @@ export function upstreamCall<P extends Provider<any>>(
       weight: 1,
       timeouts: { first_byte_ms: 1000, idle_ms: 1000, total_ms: 1000 },
       maxResponseBytes: 1024,
+      breaker: { failures: 5, cooldown_ms: 30_000, jitter: 0.2, probe_lease_ms: 30_000 },
     },
     credential: CREDENTIAL,
     requestId: 'req-1',
