@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../config/schema';
 import type { Env } from '../env';
-import { GatewayError } from '../errors';
+import { GatewayError, retryAfterHeaders } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import { estimateTokens } from './estimate';
 import { goDuration, rateLimitHeaders } from './headers';
@@ -54,7 +54,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
   const wait = Math.max(1, Math.ceil(result.retry_after_ms));
-  const retry = { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) };
+  const retry = retryAfterHeaders(wait);
   if (result.kind === 'spend_day' || result.kind === 'spend_month') {
     const period = result.kind === 'spend_day' ? 'daily' : 'monthly';
     // x-should-retry: false stops the OpenAI and Anthropic clients from retrying.
@@ -113,7 +113,7 @@ export async function admit(input: AdmissionInput): Promise<Admission | undefine
     }
     record.limitStatus = 'unavailable_closed';
     throw new GatewayError('limiter_unavailable', 'The rate limiter is unavailable; please retry shortly', {
-      headers: { 'retry-after': '1', 'retry-after-ms': '1000' },
+      headers: retryAfterHeaders(1000),
     });
   }
 

@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../config/schema';
 import type { Env } from '../env';
-import { GatewayError } from '../errors';
+import { GatewayError, retryAfterHeaders } from '../errors';
 import { goDuration } from './headers';
 
 /**
@@ -22,7 +22,7 @@ function tooMany(waitMs: number): GatewayError {
   const wait = Math.max(1, Math.ceil(waitMs));
   return new GatewayError('rate_limit_exceeded', `Too many failed authentication attempts. Try again in ${goDuration(wait)}.`, {
     type: 'authentication',
-    headers: { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) },
+    headers: retryAfterHeaders(wait),
   });
 }
 
