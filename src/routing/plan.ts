@@ -1,6 +1,5 @@
 import { orderTier } from './balance';
 import { availability } from './health';
-import type { Operation } from '../core/operation';
 import type { Route, Target } from '../core/target';
 
 /**

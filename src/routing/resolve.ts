@@ -1,4 +1,3 @@
-import type { RetrySettings } from '../config/routing-schema';
 import type { GatewayConfig, KeyConfig } from '../config/schema';
 import { GatewayError } from '../errors';
 import type { Route, Target } from '../core/target';
