@@ -1,4 +1,5 @@
 import { KEYS, PROVIDER_SECRETS } from './constants.ts';
+import { nativeSuites } from './native-config.ts';
 
 /**
  * The GATEWAY_CONFIG the test Worker runs with. Every provider is the fixture
@@ -8,6 +9,7 @@ import { KEYS, PROVIDER_SECRETS } from './constants.ts';
 export function testGatewayConfig(port: number) {
   const root = `http://127.0.0.1:${port}`;
   const quick = { first_byte_ms: 400, idle_ms: 400, total_ms: 3000 };
+  const native = nativeSuites(root);
   return {
     max_body_bytes: 64 * 1024,
     providers: onLoopback({
@@ -43,6 +45,7 @@ export function testGatewayConfig(port: number) {
       account: { kind: 'openai-compatible', base_url: `${root}/account/v1`, rate_limit_scope: 'provider' },
       // Reads at most 1 MiB of a non-streamed answer, with a short idle timeout.
       huge: { kind: 'openai-compatible', base_url: `${root}/huge/v1`, max_response_bytes: 1024 * 1024, timeouts: { first_byte_ms: 2000, idle_ms: 300, total_ms: 5000 } },
+      ...native.providers,
     }),
     models: {
       'gpt-test': { targets: [{ provider: 'openai', model: 'gpt-test' }] },
@@ -125,6 +128,7 @@ export function testGatewayConfig(port: number) {
       'exact-fleet-alias': { targets: [{ provider: 'fixture', model: 'exact-fleet-direct' }] },
       'priced-chat': { targets: [{ provider: 'fixture', model: 'priced-chat' }] },
       'half-priced': { targets: [{ provider: 'fixture', model: 'priced-chat' }, { provider: 'fixture', model: 'unpriced-chat' }] },
+      ...native.models,
     },
     keys: {
       'team-a': { secrets: ['KEY_TEAM_A', 'KEY_TEAM_A_NEXT'], models: ['*'] },
@@ -154,6 +158,7 @@ export function testGatewayConfig(port: number) {
       'fixture/priced-chat': { input_per_mtok: 100, output_per_mtok: 300 },
       // A provider without stream usage: the gateway counts its streams (stream-accounting tests).
       'plain/echo': { input_per_mtok: 10, output_per_mtok: 30 },
+      ...native.prices,
     },
     log: { batch_size: 20, flush_ms: 5 },
     // Tests of one behaviour should not trip another: no retries, breakers and retry
@@ -233,6 +238,7 @@ export function testBindings(port: number): Record<string, unknown> {
     KEY_TEAM_A_NEXT: KEYS.teamANext,
     KEY_TEAM_B: KEYS.teamB,
     ...PROVIDER_SECRETS,
+    ...nativeSuites(`http://127.0.0.1:${port}`).secrets,
     KEY_CHAOS: 'sk-chaos-monkey',
     KEY_TENANT_X1: 'sk-tenant-x1',
     KEY_TENANT_X2: 'sk-tenant-x2',

@@ -1,0 +1,30 @@
+/**
+ * Test config for providers that do not speak OpenAI's wire format: each one's
+ * providers, models, prices and secrets, merged into the test Worker's
+ * GATEWAY_CONFIG and bindings (test-config.ts). A new provider's test config is
+ * one file beside this one plus one line in NATIVE_SUITES.
+ */
+
+export interface NativeSuite {
+  /** `providers.<name>`; base URLs on the fixture server are made loopback-safe by test-config.ts. */
+  providers: Record<string, object>;
+  models: Record<string, object>;
+  prices?: Record<string, object>;
+  /** Worker secrets (provider credentials) the suite's providers name. */
+  secrets?: Record<string, string>;
+}
+
+/** Each takes the fixture server's origin, e.g. http://127.0.0.1:4711. */
+export const NATIVE_SUITES: ((root: string) => NativeSuite)[] = [
+];
+
+export function nativeSuites(root: string): Required<NativeSuite> {
+  const merged: Required<NativeSuite> = { providers: {}, models: {}, prices: {}, secrets: {} };
+  for (const suite of NATIVE_SUITES.map((make) => make(root))) {
+    Object.assign(merged.providers, suite.providers);
+    Object.assign(merged.models, suite.models);
+    Object.assign(merged.prices, suite.prices ?? {});
+    Object.assign(merged.secrets, suite.secrets ?? {});
+  }
+  return merged;
+}
