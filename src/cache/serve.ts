@@ -1,5 +1,4 @@
 import type { CallRecord } from '../logging/call-record';
-import { answerStream } from '../streaming/answer-stream';
 import { readUsage, recordUsage } from '../streaming/usage';
 import type { CacheEntry } from './entry';
 import type { JsonObject } from '../core/json';
@@ -17,32 +16,24 @@ export function cacheHeaders(status: string): Record<string, string> {
 }
 
 /**
- * Answers from an entry, as JSON or as a replayed stream. The call is logged with
- * the tokens it served (the limiter and the bill count none: see settlement).
+ * A call answered from an entry is logged with the tokens it served (the limiter
+ * and the bill count none: see settlement) and the target that first answered it.
  */
-export function answerFromCache(
-  entry: CacheEntry,
-  record: CallRecord,
-  stream: boolean,
-  clientWantsUsage: boolean,
-  headers: Record<string, string>,
-): Response {
+export function recordHit(entry: CacheEntry, record: CallRecord): void {
   record.cacheStatus = 'HIT';
   record.provider = entry.provider;
   record.upstreamModel = entry.upstreamModel;
   record.firstByteAt = Date.now();
   const usage = readUsage(entry.body.usage);
   if (usage) recordUsage(record, usage);
-  const all = {
-    ...headers,
+}
+
+export function hitHeaders(entry: CacheEntry): Record<string, string> {
+  return {
     ...cacheHeaders('HIT'),
     age: String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))),
     'x-gateway-provider': entry.provider,
     'x-gateway-model': entry.upstreamModel,
     'x-gateway-attempts': '0',
   };
-  if (!stream) return Response.json(entry.body, { headers: all });
-  return new Response(answerStream(entry.endpoint, entry.body, clientWantsUsage), {
-    headers: { ...all, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-  });
 }

@@ -47,7 +47,8 @@ function handleError(error: unknown, c: Context<AppEnv>): Response {
   if (record) record.errorCode = gatewayError.code;
   if (record && gatewayError.code === 'client_closed') record.status = 499;
   // A limited key's every answer carries its rate-limit headers, errors included.
-  return errorResponse(gatewayError, c.get('admission')?.headers);
+  const format = c.get('format');
+  return (format ? format.errorResponse : errorResponse)(gatewayError, c.get('admission')?.headers);
 }
 
 app.notFound((c) =>

@@ -1,6 +1,7 @@
 import type { Caller } from '../auth/key-ring';
 import type { GatewayConfig } from '../config/schema';
 import type { Env } from '../env';
+import type { IngressFormat } from '../ingress/format';
 import type { Admission } from '../limits/admission';
 import type { CallRecord } from '../logging/call-record';
 
@@ -18,5 +19,7 @@ export interface AppEnv {
      * when the returned function is called, not when the handler returns.
      */
     endLater: () => () => void;
+    /** The public API the route speaks, when not OpenAI's: its errors take that format's shape. */
+    format?: IngressFormat;
   };
 }

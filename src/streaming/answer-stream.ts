@@ -1,5 +1,6 @@
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
+import type { StreamFramer } from './framer';
 
 /**
  * A complete OpenAI answer as the SSE stream an OpenAI server would have sent for
@@ -68,7 +69,27 @@ export function answerChunks(endpoint: Operation, body: JsonObject, includeUsage
   return endpoint === 'completions' ? completionChunks(body, includeUsage) : chatChunks(body, includeUsage);
 }
 
-/** Stops at once with the signal's reason when it aborts (the demo's call was aborted). */
+/**
+ * A cached answer replayed in the client's format. It is all at hand, so it goes
+ * out in one write: no wait between events, and the first byte as early as it can be.
+ */
+export function replayStream(endpoint: Operation, body: JsonObject, framer: StreamFramer): ReadableStream<Uint8Array> {
+  let text = '';
+  for (const chunk of answerChunks(endpoint, body, true)) {
+    const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
+    text += framer.chunk(JSON.stringify(chunk), usageOnly);
+  }
+  text += framer.done();
+  const bytes = encoder.encode(text);
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+/** As an OpenAI server streams it, one event per read (the demo provider). Stops at once with the signal's reason when it aborts (the demo's call was aborted). */
 export function answerStream(endpoint: Operation, body: JsonObject, includeUsage: boolean, signal?: AbortSignal): ReadableStream<Uint8Array> {
   const events = [...answerChunks(endpoint, body, includeUsage).map((c) => JSON.stringify(c)), '[DONE]'];
   let next = 0;

@@ -1,33 +1,33 @@
 import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import type { Target } from '../core/target';
+import type { StreamFramer } from './framer';
 import { scanEvent } from './scan';
 import { DONE, type Translated, type UpstreamStream } from './translator';
 import { countStreamed, readUsage, recordUsage, type Streamed } from './usage';
 
 /**
- * Relays an upstream stream to the client as OpenAI chat/completion chunks: the
- * provider's translator (translator.ts) turns each upstream event into chunks, or
- * a failure; the relay frames them as SSE.
+ * Relays an upstream stream to the client: the provider's translator
+ * (translator.ts) turns each upstream event into chunks, or a failure; the ingress
+ * format's framer (framer.ts) turns each chunk into what its client reads.
  *
  * - Pull-driven: an upstream chunk is read only when the client wants more, and
  *   every complete event is forwarded at once (nothing is held back to batch).
- * - Usage is read from the stream for the log; the usage-only chunk we asked for is
- *   dropped again when the client did not ask for it.
+ * - Usage is read from the stream for the log; the framer is told which chunk
+ *   carries only usage (the one we asked for, which a client may not want).
  * - A stream that fails after it started (its translator's failure, a cut, a
- *   timeout) ends with one in-band error event (`data: {"error":{...}}`), which
- *   the openai client raises; never a silent end.
+ *   timeout) ends with the framer's one in-band error event, which clients
+ *   raise; never a silent end.
  *   (workerd shows a client a clean end when a response stream errors, so erroring
  *   the stream itself would hide the failure.)
  * - Idle timeout: only data events count as progress; keep-alive comments do not.
- * - Each event goes out as one `data:` line; an event that is not a JSON object
- *   ends the stream with the error event (scan.ts), never as if it were complete.
+ * - A chunk that is not a JSON object ends the stream with the error event
+ *   (scan.ts), never as if it were complete.
  * - The call ends exactly once (`end` below), however the client leaves, and a
  *   stream the provider reported no usage for is counted by the gateway.
  */
 
 const encoder = new TextEncoder();
-const DONE_EVENT = encoder.encode(`data: ${DONE}\n\n`);
 /**
  * How long past its total timeout a stream may go without ending before the
  * backstop ends it: the attempt's own total timer aborts the upstream at
@@ -55,7 +55,8 @@ export interface RelaySource {
 export interface RelayOptions {
   served: RelaySource;
   record: CallRecord;
-  clientWantsUsage: boolean;
+  /** The ingress format's framing of chunks, end and in-band error. */
+  framer: StreamFramer;
   /** The request's signal: aborts when the client disconnects. */
   clientSignal: AbortSignal;
   /** The prompt's tokens as the limiter estimates them, for a stream the provider reports no usage for. */
@@ -63,8 +64,6 @@ export interface RelayOptions {
   tap?: StreamTap | undefined;
   /** Told once, when the stream has ended in any way: the call's row and settlement wait for it. */
   onEnd: () => void;
-  /** The ingress format's in-band error event, for a stream that fails after its first byte. */
-  frameError: (error: GatewayError) => string;
 }
 
 /** How a stream ended: its terminator relayed, an in-band error event, or the client gone. */
@@ -74,7 +73,7 @@ const COMPLETE: Ending = { kind: 'complete' };
 const GONE: Ending = { kind: 'gone' };
 const failed = (error: GatewayError): Ending => ({ kind: 'failed', error });
 
-export function relay({ served, record, clientWantsUsage, clientSignal, estimatePrompt, tap, onEnd, frameError }: RelayOptions): ReadableStream<Uint8Array> {
+export function relay({ served, record, framer, clientSignal, estimatePrompt, tap, onEnd }: RelayOptions): ReadableStream<Uint8Array> {
   const { events, translator, first: firstChunks } = served.stream!;
   let first: readonly string[] | undefined = firstChunks;
   const idleMs = served.target.timeouts.idle_ms;
@@ -107,7 +106,7 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
       record.errorCode = how.error.code;
     }
     try {
-      if (how.kind === 'failed') controller.enqueue(encoder.encode(frameError(how.error)));
+      if (how.kind === 'failed') controller.enqueue(encoder.encode(framer.error(how.error)));
       controller.close();
     } catch {
       // Already cancelled or dropped: nobody is reading.
@@ -130,7 +129,8 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
     lastProgress = Date.now();
     record.firstByteAt ??= lastProgress;
     if (data === DONE) {
-      controller.enqueue(DONE_EVENT);
+      const done = framer.done();
+      if (done) controller.enqueue(encoder.encode(done));
       end(COMPLETE);
       return true;
     }
@@ -152,15 +152,18 @@ export function relay({ served, record, clientWantsUsage, clientSignal, estimate
     tap?.chunk(data);
     // Parsing every chunk would cost CPU on the hot path; only the rare chunks
     // that can carry usage are parsed.
+    let usageOnly = false;
     if (data.includes('"usage"')) {
       const parsed = safeParse(data);
       const usage = readUsage(parsed?.usage);
       if (usage) {
         recordUsage(record, usage);
-        if (!clientWantsUsage && Array.isArray(parsed?.choices) && parsed.choices.length === 0) return false;
+        usageOnly = Array.isArray(parsed?.choices) && parsed.choices.length === 0;
       }
     }
-    controller.enqueue(encoder.encode(`data: ${data}\n\n`));
+    const out = framer.chunk(data, usageOnly);
+    if (!out) return false;
+    controller.enqueue(encoder.encode(out));
     return true;
   };
 

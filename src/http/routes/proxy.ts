@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { Operation } from '../../core/operation';
-import { OPENAI_SCHEMAS, respondOpenAI, toCall } from '../../ingress/openai';
+import { OPENAI_SCHEMAS, openAIFormat, toCall } from '../../ingress/openai';
+import { respond } from '../../ingress/respond';
 import { runCall } from '../../pipeline/run-call';
 import { readJsonObject, validate } from '../body';
 import type { AppEnv } from '../context';
@@ -22,8 +23,7 @@ export function proxy(operation: Operation) {
       model: request.model, stream: request.stream, requestHeaders: c.req.raw.headers, clientSignal,
       onAdmitted: (admission) => c.set('admission', admission),
     });
-    return respondOpenAI({
-      result, record, operation, body, config, stream: request.stream, clientWantsUsage: request.clientWantsUsage, clientSignal, endLater: c.get('endLater'),
-    });
+    const format = openAIFormat(request.clientWantsUsage);
+    return respond({ format, result, record, operation, body, config, stream: request.stream, clientSignal, endLater: c.get('endLater') });
   };
 }

@@ -3,8 +3,7 @@ import type { GatewayError } from '../../errors';
 /**
  * OpenAI's error body, `{"error":{"message","type","param","code"}}`: what every
  * non-2xx answer of this format carries, and what a stream that fails after its
- * first byte ends with (one `data:` event the openai client raises; a silent end
- * would look complete).
+ * first byte ends with (framer.ts).
  */
 
 export interface ErrorBody {
@@ -20,9 +19,4 @@ export function errorResponse(error: GatewayError, headers: Record<string, strin
     status: error.status,
     headers: { 'content-type': 'application/json', ...error.headers, ...headers },
   });
-}
-
-/** The in-band SSE event that ends a failed stream. */
-export function streamError(error: GatewayError): string {
-  return `data: ${JSON.stringify(errorBody(error))}\n\n`;
 }

@@ -1,12 +1,14 @@
 import type { Operation } from '../../core/operation';
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from './schemas';
 
-export { respondOpenAI } from './respond';
+import type { IngressFormat } from '../format';
+import { errorResponse } from './errors';
+import { openAIFramer } from './framer';
 
 /**
  * OpenAI's public API as an ingress format: its request schema per operation, what
- * the pipeline needs from a validated request (toCall), and its response framing
- * (respond.ts). Error bodies are OpenAI-shaped everywhere (src/errors.ts).
+ * the pipeline needs from a validated request (toCall), and its response side
+ * (openAIFormat): the internal shape is OpenAI's own, so answers pass as they are.
  */
 
 export const OPENAI_SCHEMAS = {
@@ -23,5 +25,13 @@ export function toCall(operation: Operation, request: OpenAIRequest) {
     // Embeddings never stream, whatever the body says.
     stream: operation !== 'embeddings' && request.stream === true,
     clientWantsUsage: request.stream_options?.include_usage === true,
+  };
+}
+
+export function openAIFormat(clientWantsUsage: boolean): IngressFormat {
+  return {
+    answer: (json, text) => text ?? JSON.stringify(json),
+    framer: () => openAIFramer(clientWantsUsage),
+    errorResponse,
   };
 }

@@ -1,0 +1,70 @@
+import { hitHeaders, recordHit } from '../cache/serve';
+import type { GatewayConfig } from '../config/schema';
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
+import { estimateTokens } from '../limits/estimate';
+import { upstreamCalls, type CallRecord } from '../logging/call-record';
+import type { CallResult } from '../pipeline/run-call';
+import { replayStream } from '../streaming/answer-stream';
+import { relay } from '../streaming/relay';
+import { readUsage, recordUsage } from '../streaming/usage';
+import type { IngressFormat } from './format';
+
+/**
+ * A call's result as a response in the client's format: a cached entry (JSON, or
+ * replayed as a stream) or the serving upstream's answer (JSON, or its stream
+ * relayed as it arrives). The format only re-shapes; what is recorded, cached and
+ * when the call ends is decided here, once for every format.
+ */
+
+export interface Respond {
+  format: IngressFormat;
+  result: CallResult;
+  record: CallRecord;
+  operation: Operation;
+  /** The call's body in the internal (OpenAI) shape. */
+  body: JsonObject;
+  config: GatewayConfig;
+  stream: boolean;
+  clientSignal: AbortSignal;
+  /** Hands the end of the call to the response's body (a stream ends later than the handler). */
+  endLater: () => () => void;
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export function respond({ format, result, record, operation, body, config, stream, clientSignal, endLater }: Respond): Response {
+  if (result.from === 'cache') {
+    const entry = result.cache.hit!;
+    recordHit(entry, record);
+    const headers = { ...result.headers, ...hitHeaders(entry) };
+    if (!stream) return new Response(format.answer(entry.body, undefined), { headers: { ...headers, ...JSON_HEADERS } });
+    return new Response(replayStream(entry.endpoint, entry.body, format.framer()), { headers: { ...headers, ...SSE_HEADERS } });
+  }
+  const { served, cache } = result;
+  const headers = {
+    ...result.headers,
+    'x-gateway-provider': served.target.provider,
+    'x-gateway-model': served.target.model,
+    'x-gateway-attempts': String(upstreamCalls(record)),
+    'x-gateway-overhead-ms': String(overheadMs(record)),
+  };
+  if (!stream) {
+    const usage = readUsage(served.json?.usage);
+    if (usage) recordUsage(record, usage);
+    cache.offer(served.json, served.target);
+    return new Response(format.answer(served.json!, served.text), { headers: { ...headers, ...JSON_HEADERS } });
+  }
+  // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
+  const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
+  const tap = cache.tap(served.target);
+  const framer = format.framer();
+  return new Response(relay({ served, record, framer, clientSignal, estimatePrompt, tap, onEnd: endLater() }), { headers: { ...headers, ...SSE_HEADERS } });
+}
+
+/** The gateway's own time so far: everything but upstream attempts and the waits between them. */
+function overheadMs(record: CallRecord): number {
+  const upstream = record.attemptLog.reduce((sum, a) => sum + a.latencyMs + a.waitMs, 0);
+  return Math.max(0, Date.now() - record.startedAt - upstream);
+}
