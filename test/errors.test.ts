@@ -87,6 +87,23 @@ describe('authentication', () => {
     await expectError(res, { status: 401, code: 'missing_api_key', keyId: null });
   });
 
+  it.each(['x-api-key', 'x-goog-api-key'])('accepts the key as %s (native SDKs), and never forwards it', async (header) => {
+    const res = await gateway('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [header]: KEYS.teamA },
+      body: JSON.stringify({ model: 'gpt-test', messages: hello }),
+    });
+    expect(res.status).toBe(200);
+    const [seen] = await upstreamSaw(res.headers.get('x-request-id')!);
+    expect(JSON.stringify(seen!.headers)).not.toContain(KEYS.teamA);
+    expect((await logRow(res.headers.get('x-request-id')!)).key_id).toBe('team-a');
+  });
+
+  it('refuses a wrong x-api-key like a wrong bearer token', async () => {
+    const res = await gateway('/v1/models', { headers: { 'x-api-key': 'sk-gw-not-a-real-key-0123456789' } });
+    await expectError(res, { status: 401, code: 'invalid_api_key', keyId: null });
+  });
+
   it.each([
     ['an unknown key', 'sk-gw-not-a-real-key-0123456789'],
     ['a near miss of a real key', `${KEYS.teamA}0`],

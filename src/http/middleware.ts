@@ -71,21 +71,31 @@ export const config = createMiddleware<AppEnv>(async function config(c, next) {
   await next();
 });
 
-/** Caller keys: `Authorization: Bearer <key>`, looked up in Worker secrets. The key is never echoed. */
+/**
+ * The caller's key: `Authorization: Bearer <key>` (OpenAI's clients), or `x-api-key`
+ * (Anthropic's SDKs) or `x-goog-api-key` (Google's), so a native SDK works by
+ * changing only its base URL. Undefined when none is sent.
+ */
+function callerKey(headers: Headers): string | undefined {
+  const authorization = headers.get('authorization');
+  if (authorization !== null) return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1];
+  return headers.get('x-api-key')?.trim() || headers.get('x-goog-api-key')?.trim() || undefined;
+}
+
+/** Caller keys, looked up in Worker secrets. The key is never echoed. */
 export const auth = createMiddleware<AppEnv>(async function auth(c, next) {
   const ip = clientIp(c.req.raw);
   refuseIfBlocked(ip);
-  const header = c.req.header('authorization') ?? '';
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  if (!match) {
+  const key = callerKey(c.req.raw.headers);
+  if (!key) {
     throw new GatewayError(
       'missing_api_key',
-      "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
+      "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY' (or as x-api-key).",
       { headers: { 'www-authenticate': 'Bearer' } },
     );
   }
   const ring = await keyRing(c.get('config'), c.env);
-  const caller = await ring.identify(match[1]!);
+  const caller = await ring.identify(key);
   if (!caller) {
     const blocked = await countFailure(c.env, c.get('config'), ip);
     if (blocked) throw blocked;
