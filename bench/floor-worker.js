@@ -4,7 +4,8 @@
 // UPSTREAM is the upstream's base URL, e.g. http://127.0.0.1:N/v1.
 //
 // With `x-bench-binding`, it first pays for one emulated binding, to measure what that
-// costs alone: `kv` one KV read, `do` one Durable Object call that writes SQLite (as a
+// costs alone: `kv` one KV read, `kvput` one KV write of a new 1 KiB entry in
+// waitUntil (what a cache miss stores), `do` one Durable Object call that writes SQLite (as a
 // limiter admission does), `do2` two such calls one after the other (admit + settle).
 import { DurableObject } from 'cloudflare:workers';
 
@@ -20,10 +21,13 @@ export class Counter extends DurableObject {
   }
 }
 
+const ENTRY = 'x'.repeat(1024);
+
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const binding = request.headers.get('x-bench-binding');
     if (binding === 'kv') await env.CACHE.get('bench-absent-key');
+    if (binding === 'kvput') ctx.waitUntil(env.CACHE.put(`bench-${crypto.randomUUID()}`, ENTRY, { expirationTtl: 3600 }));
     if (binding === 'do' || binding === 'do2') {
       const stub = env.COUNTER.get(env.COUNTER.idFromName('one'));
       await stub.bump();

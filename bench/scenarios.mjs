@@ -40,6 +40,7 @@ export const CLOSED = [
 /** What one emulated binding costs alone: the floor paying for it first (16 connections). */
 export const BINDINGS = [
   ['kv', 'floor + 1 KV read'],
+  ['kvput', 'floor + 1 KV write (1 KiB, new key, in waitUntil)'],
   ['do', 'floor + 1 Durable Object call (SQLite write)'],
   ['do2', 'floor + 2 Durable Object calls, one after the other'],
 ];
