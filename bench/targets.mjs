@@ -123,13 +123,14 @@ export async function startFloor(upstreamUrl) {
 }
 
 /** The gateway as built by `npm run build` (dist/index.js), with local D1, KV and Durable Objects. */
-export async function startGateway(upstreamUrl, limits) {
+export async function startGateway(upstreamUrl, limits, extra = {}) {
   const persist = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
   PERSIST.add(persist);
   const t = await startMiniflare(persist, {
     scriptPath: join(root, 'dist', 'index.js'),
     durableObjects: { LIMITER: { className: 'Limiter', useSQLite: true }, HEALTH: { className: 'Health', useSQLite: true } },
     bindings: { GATEWAY_CONFIG: gatewayConfig(upstreamUrl, limits), ...SECRETS },
+    ...extra,
   });
   const db = await applyMigrations(t.mf);
   return { ...t, name: 'gateway', db, stop: async () => { await t.mf.dispose(); rmSync(persist, { recursive: true, force: true }); } };

@@ -61,7 +61,7 @@ export const KeySchema = z.strictObject({
 });
 
 export const LogSettingsSchema = z.strictObject({
-  /** Rows written in one D1 batch at most. */
+  /** Calls written in one D1 statement at most (their attempts go in a second one, same batch). */
   batch_size: z.number().int().min(1).max(100).default(50),
   /** How long a row may wait for others before its batch is written. */
   flush_ms: z.number().int().min(0).max(10_000).default(10),

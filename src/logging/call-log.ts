@@ -13,59 +13,70 @@ import { upstreamCalls, type CallRecord } from './call-record';
 
 export type LogSettings = z.infer<typeof LogSettingsSchema>;
 
-const INSERT = `INSERT OR IGNORE INTO calls (
-  request_id, ts, key_id, endpoint, model, provider, upstream_model, stream, status,
-  error_code, stream_cut, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
-  attempts, cache_status, cost_usd, cached_tokens, limit_status, limited_by, saved_usd, usage_source
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)`;
+type Values = (string | number | null)[];
 
-const INSERT_ATTEMPT = `INSERT OR IGNORE INTO attempts (
-  request_id, n, ts, provider, model, status, error_code, latency_ms, wait_ms, decision
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`;
+/**
+ * The `calls` columns and where each value comes from, in one list: a new column
+ * is one line here (and its migration).
+ */
+const CALL_COLUMNS: [string, (record: CallRecord, ts: string, endedAt: number) => string | number | null][] = [
+  ['request_id', (r) => r.requestId],
+  ['ts', (_, ts) => ts],
+  ['key_id', (r) => r.keyId],
+  ['endpoint', (r) => r.endpoint],
+  ['model', (r) => r.model],
+  ['provider', (r) => r.provider],
+  ['upstream_model', (r) => r.upstreamModel],
+  ['stream', (r) => (r.stream ? 1 : 0)],
+  ['status', (r) => r.status],
+  ['error_code', (r) => r.errorCode],
+  ['stream_cut', (r) => (r.streamCut ? 1 : 0)],
+  ['latency_ms', (r, _, endedAt) => Math.max(0, endedAt - r.startedAt)],
+  ['ttfb_ms', (r) => (r.firstByteAt === null ? null : Math.max(0, r.firstByteAt - r.startedAt))],
+  ['prompt_tokens', (r) => r.promptTokens],
+  ['completion_tokens', (r) => r.completionTokens],
+  ['attempts', (r) => upstreamCalls(r)],
+  ['cache_status', (r) => r.cacheStatus],
+  ['cost_usd', (r) => r.costUsd],
+  ['cached_tokens', (r) => r.cachedTokens],
+  ['limit_status', (r) => r.limitStatus],
+  ['limited_by', (r) => r.limitedBy],
+  ['saved_usd', (r) => r.savedUsd],
+  // Who counted the tokens (migrations/0006): provider, gateway, or NULL with no tokens.
+  ['usage_source', (r) => (r.promptTokens === null && r.completionTokens === null ? null : r.usageSource)],
+];
 
-/** A row for the `calls` table, or one for `attempts`. */
-type Row = { sql: 'call' | 'attempt'; values: unknown[] };
+const ATTEMPT_COLUMNS = ['request_id', 'n', 'ts', 'provider', 'model', 'status', 'error_code', 'latency_ms', 'wait_ms', 'decision'];
 
-let pending: Row[] = [];
+/**
+ * One statement inserts a whole batch: the rows travel as one JSON array bound to
+ * one parameter and are unpacked by SQLite (json_each). A batch of N statements
+ * with a parameter per column costs D1's client far more to encode and send, and
+ * D1 caps bound parameters at 100 per statement, which a multi-row VALUES would pass.
+ */
+function insertFromJson(table: string, columns: readonly string[]): string {
+  const values = columns.map((_, i) => `value ->> ${i}`).join(', ');
+  return `INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) SELECT ${values} FROM json_each(?1)`;
+}
+
+const INSERT_CALLS = insertFromJson('calls', CALL_COLUMNS.map(([name]) => name));
+const INSERT_ATTEMPTS = insertFromJson('attempts', ATTEMPT_COLUMNS);
+
+interface Pending {
+  calls: Values[];
+  attempts: Values[];
+}
+
+let pending: Pending = { calls: [], attempts: [] };
 let flushScheduled = false;
 let lostRows = 0;
 
-function toRows(record: CallRecord, endedAt: number): Row[] {
+function queue(record: CallRecord, endedAt: number): void {
   const ts = new Date(record.startedAt).toISOString();
-  const attempts: Row[] = record.attemptLog.map((a, i) => ({
-    sql: 'attempt',
-    values: [record.requestId, i + 1, ts, a.provider, a.model, a.status, a.errorCode, a.latencyMs, a.waitMs, a.decision],
-  }));
-  return [{ sql: 'call', values: callValues(record, ts, endedAt) }, ...attempts];
-}
-
-function callValues(record: CallRecord, ts: string, endedAt: number): unknown[] {
-  return [
-    record.requestId,
-    ts,
-    record.keyId,
-    record.endpoint,
-    record.model,
-    record.provider,
-    record.upstreamModel,
-    record.stream ? 1 : 0,
-    record.status,
-    record.errorCode,
-    record.streamCut ? 1 : 0,
-    Math.max(0, endedAt - record.startedAt),
-    record.firstByteAt === null ? null : Math.max(0, record.firstByteAt - record.startedAt),
-    record.promptTokens,
-    record.completionTokens,
-    upstreamCalls(record),
-    record.cacheStatus,
-    record.costUsd,
-    record.cachedTokens,
-    record.limitStatus,
-    record.limitedBy,
-    record.savedUsd,
-    // Who counted the tokens (migrations/0006): provider, gateway, or NULL with no tokens.
-    record.promptTokens === null && record.completionTokens === null ? null : record.usageSource,
-  ];
+  pending.calls.push(CALL_COLUMNS.map(([, value]) => value(record, ts, endedAt)));
+  record.attemptLog.forEach((a, i) => {
+    pending.attempts.push([record.requestId, i + 1, ts, a.provider, a.model, a.status, a.errorCode, a.latencyMs, a.waitMs, a.decision]);
+  });
 }
 
 /** Queues the call's row; the write happens inside `ctx.waitUntil`. */
@@ -75,8 +86,8 @@ export function logCall(
   record: CallRecord,
   settings: LogSettings,
 ): void {
-  pending.push(...toRows(record, Date.now()));
-  if (pending.length >= settings.batch_size) {
+  queue(record, Date.now());
+  if (pending.calls.length >= settings.batch_size) {
     ctx.waitUntil(flush(db));
   } else if (!flushScheduled) {
     flushScheduled = true;
@@ -91,20 +102,19 @@ export function logCall(
 
 async function flush(db: D1Database | undefined): Promise<void> {
   const rows = pending;
-  pending = [];
-  if (rows.length === 0) return;
+  pending = { calls: [], attempts: [] };
+  if (rows.calls.length === 0) return;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       if (!db) throw new Error('no D1 binding named DB');
-      const insert = { call: db.prepare(INSERT), attempt: db.prepare(INSERT_ATTEMPT) };
-      await db.batch(rows.map((row) => insert[row.sql].bind(...row.values)));
+      const statements = [db.prepare(INSERT_CALLS).bind(JSON.stringify(rows.calls))];
+      if (rows.attempts.length > 0) statements.push(db.prepare(INSERT_ATTEMPTS).bind(JSON.stringify(rows.attempts)));
+      await db.batch(statements);
       return;
     } catch (error) {
       if (attempt === 2) {
-        lostRows += rows.length;
-        console.error(
-          `call log: lost ${rows.length} row(s) (${lostRows} since isolate start): ${String(error)}`,
-        );
+        lostRows += rows.calls.length;
+        console.error(`call log: lost ${rows.calls.length} call row(s) (${lostRows} since isolate start): ${String(error)}`);
       }
     }
   }
