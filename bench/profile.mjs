@@ -60,7 +60,8 @@ try {
   const gateway = await startGateway(upstream.url, { tight: 1000 }, { inspectorPort: INSPECTOR_PORT });
   const target = { url: gateway.url, headers: KEYS[key], cpu: gateway.cpu };
   const body = GATEWAY_PATHS[path].body('profile');
-  await run(target, { body, connections: 16, amount: 300 }); // warm-up (and the hit's entry)
+  const warm = await run(target, { body, connections: 16, amount: 100, limitS: 30 }); // warm-up (and the hit's entry)
+  console.error(`warm-up: ${warm.ok} ok at ${warm.rps.toFixed(0)} req/s, statuses ${JSON.stringify(warm.statuses)}`);
   const list = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json();
   const worker = list.find((t) => !/Limiter|Health/.test(t.title)) ?? list[0];
   const tools = devtools(worker.webSocketDebuggerUrl);
@@ -68,7 +69,7 @@ try {
   await tools.send('Profiler.enable');
   await tools.send('Profiler.setSamplingInterval', { interval: 100 });
   await tools.send('Profiler.start');
-  const load = await run(target, { body, connections: 16, amount: Math.round(Number(seconds) * 400), limitS: Number(seconds) * 3 });
+  const load = await run(target, { body, connections: 16, amount: Math.round(Number(seconds) * 150), limitS: Number(seconds) * 3 });
   const { result } = await tools.send('Profiler.stop');
   tools.close();
   const out = join(import.meta.dirname, 'results', `${path}-${key}.cpuprofile`);
