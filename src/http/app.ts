@@ -5,6 +5,7 @@ import type { AppEnv } from './context';
 import { auth, callLog, config } from './middleware';
 import { getModel, listModels } from './routes/models';
 import { proxy } from './routes/proxy';
+import { responses } from './routes/responses';
 import type { Context } from 'hono';
 
 /**
@@ -21,6 +22,7 @@ app.get('/healthz', (c) => c.json({ status: 'ok' }));
 app.post('/v1/chat/completions', proxy('chat.completions'));
 app.post('/v1/completions', proxy('completions'));
 app.post('/v1/embeddings', proxy('embeddings'));
+app.post('/v1/responses', responses);
 app.get('/v1/models', listModels);
 app.get('/v1/models/*', getModel);
 
@@ -29,6 +31,7 @@ const METHODS: Record<string, string> = {
   '/v1/chat/completions': 'POST',
   '/v1/completions': 'POST',
   '/v1/embeddings': 'POST',
+  '/v1/responses': 'POST',
   '/v1/models': 'GET, HEAD',
   '/v1/models/*': 'GET, HEAD',
 };

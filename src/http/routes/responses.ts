@@ -1,0 +1,37 @@
+import type { Context } from 'hono';
+import {
+  loadConversation, responseContext, responsesFormat, saveConversation, toChat, validateResponses,
+} from '../../ingress/responses';
+import { respond } from '../../ingress/respond';
+import { runCall } from '../../pipeline/run-call';
+import { readJsonObject } from '../body';
+import type { AppEnv } from '../context';
+
+/**
+ * `POST /v1/responses`: OpenAI's Responses API over any model the gateway routes.
+ * The request runs as a chat completion through the same pipeline as
+ * /v1/chat/completions (routing, limits, cache, failover, logging), and its answer
+ * is re-shaped into a `response` or the Responses event stream (src/ingress/responses/).
+ */
+export async function responses(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get('config');
+  const record = c.get('record');
+  const caller = c.get('caller');
+  const request = validateResponses(await readJsonObject(c.req.raw, config.max_body_bytes));
+  const stream = request.stream === true;
+  const history = request.previous_response_id ? await loadConversation(c.env.CACHE, caller.keyId, request.previous_response_id) : [];
+  const { body, conversation } = toChat(request, history, stream);
+  const clientSignal = c.req.raw.signal;
+  const result = await runCall({
+    env: c.env, ctx: c.executionCtx, config, caller, record, operation: 'chat.completions', body,
+    model: request.model, stream, requestHeaders: c.req.raw.headers, clientSignal,
+    onAdmitted: (admission) => c.set('admission', admission),
+  });
+  const stored = request.store === true;
+  const context = responseContext(record.requestId, record.startedAt, request, stored);
+  const store = { kv: c.env.CACHE, keyId: caller.keyId, waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p) };
+  const format = responsesFormat(context, (response) => {
+    if (stored) saveConversation(store, conversation, response);
+  });
+  return respond({ format, result, record, operation: 'chat.completions', body, config, stream, clientSignal, endLater: c.get('endLater') });
+}
