@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import { asGatewayError, GatewayError } from '../errors';
+import { anthropicFormat } from '../ingress/anthropic';
 import { errorResponse } from '../ingress/openai/errors';
 import type { AppEnv } from './context';
 import { auth, callLog, config } from './middleware';
+import { countTokens, messages } from './routes/messages';
 import { getModel, listModels } from './routes/models';
 import { proxy } from './routes/proxy';
 import { responses } from './routes/responses';
@@ -16,6 +18,11 @@ import type { Context } from 'hono';
 export const app = new Hono<AppEnv>();
 
 app.use('*', callLog, config);
+// Anthropic's clients read every error in Anthropic's shape, auth errors included.
+app.use('/v1/messages/*', async (c, next) => {
+  c.set('format', anthropicFormat(c.get('record').requestId));
+  await next();
+});
 app.use('/v1/*', auth);
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -23,6 +30,8 @@ app.post('/v1/chat/completions', proxy('chat.completions'));
 app.post('/v1/completions', proxy('completions'));
 app.post('/v1/embeddings', proxy('embeddings'));
 app.post('/v1/responses', responses);
+app.post('/v1/messages', messages);
+app.post('/v1/messages/count_tokens', countTokens);
 app.get('/v1/models', listModels);
 app.get('/v1/models/*', getModel);
 
@@ -32,6 +41,8 @@ const METHODS: Record<string, string> = {
   '/v1/completions': 'POST',
   '/v1/embeddings': 'POST',
   '/v1/responses': 'POST',
+  '/v1/messages': 'POST',
+  '/v1/messages/count_tokens': 'POST',
   '/v1/models': 'GET, HEAD',
   '/v1/models/*': 'GET, HEAD',
 };
