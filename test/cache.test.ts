@@ -1,8 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../src/index';
 import { KEYS } from './support/constants';
-import { client, logRow, postJson, postWithEnv, sseData, testEnv, upstreamSaw } from './support/gateway';
+import { client, inWorker, logRow, postJson, postWithEnv, sseData, testEnv, upstreamSaw } from './support/gateway';
 
 /** A prompt no other test uses, so every test starts from an empty cache. */
 const fresh = (label: string) => [{ role: 'user' as const, content: `${label} ${crypto.randomUUID()}` }];
@@ -262,21 +260,19 @@ describe('the cache and the rest of the gateway', () => {
       },
     } as unknown as KVNamespace;
     const body = JSON.stringify({ model: 'cached', messages: fresh('refresh storm'), temperature: 0 });
-    const ctx = createExecutionContext();
-    for (let i = 0; i < 5; i++) {
-      const res = await worker.fetch(
-        new Request('http://gateway.test/v1/chat/completions', {
-          method: 'POST',
-          headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json', 'x-gateway-cache': 'refresh' },
-          body,
-        }),
-        { ...testEnv, CACHE: counting },
-        ctx,
-      );
-      expect(res.headers.get('x-gateway-cache')).toBe('REFRESH');
-      await res.text();
-    }
-    await waitOnExecutionContext(ctx);
+    await inWorker({ CACHE: counting }, async (fetch) => {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(
+          new Request('http://gateway.test/v1/chat/completions', {
+            method: 'POST',
+            headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json', 'x-gateway-cache': 'refresh' },
+            body,
+          }),
+        );
+        expect(res.headers.get('x-gateway-cache')).toBe('REFRESH');
+        await res.text();
+      }
+    });
     expect(writes).toBe(1);
   });
 

@@ -1,8 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../src/index';
 import { KEYS } from './support/constants';
-import { logRow, postJson, rowCount, testEnv } from './support/gateway';
+import { inWorker, logRow, postJson, rowCount, testEnv } from './support/gateway';
 
 const body = { model: 'gpt-test', messages: [{ role: 'user', content: 'count me' }] };
 
@@ -27,21 +25,19 @@ describe('the D1 call log', () => {
         return db.batch(statements);
       },
     } as unknown as D1Database;
-    const ctx = createExecutionContext();
-    const calls = Array.from({ length: 20 }, () =>
-      worker.fetch(
-        new Request('http://gateway.test/v1/chat/completions', {
-          method: 'POST',
-          headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        }),
-        { ...testEnv, DB: countingDb },
-        ctx,
-      ),
+    const responses = await inWorker({ DB: countingDb }, (fetch) =>
+      Promise.all(Array.from({ length: 20 }, async () => {
+        const res = await fetch(
+          new Request('http://gateway.test/v1/chat/completions', {
+            method: 'POST',
+            headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }),
+        );
+        await res.text();
+        return res;
+      })),
     );
-    const responses = await Promise.all(calls);
-    await Promise.all(responses.map((r) => r.text()));
-    await waitOnExecutionContext(ctx);
     // A batch is two statements whatever its size: its call rows, and their attempts.
     expect(batches.length).toBeLessThanOrEqual(4);
     expect(batches.every((statements) => statements === 2)).toBe(true);
@@ -71,16 +67,18 @@ describe('the D1 call log', () => {
     const original = console.error;
     console.error = (...args: unknown[]) => errors.push(args.join(' '));
     try {
-      const ctx = createExecutionContext();
-      const request = new Request('http://gateway.test/v1/chat/completions', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+      const res = await inWorker({ DB: brokenDb }, async (fetch) => {
+        const answer = await fetch(
+          new Request('http://gateway.test/v1/chat/completions', {
+            method: 'POST',
+            headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }),
+        );
+        await answer.text();
+        return answer;
       });
-      const res = await worker.fetch(request, { ...testEnv, DB: brokenDb }, ctx);
       expect(res.status).toBe(200);
-      await res.text();
-      await waitOnExecutionContext(ctx);
     } finally {
       console.error = original;
     }

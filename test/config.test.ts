@@ -1,9 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fieldPath, parseConfig } from '../src/config/load';
-import worker from '../src/index';
 import { KEYS } from './support/constants';
-import { client, logRow, postJson, testEnv, upstreamSaw } from './support/gateway';
+import { client, inWorker, logRow, postJson, testEnv, upstreamSaw } from './support/gateway';
 
 /**
  * GATEWAY_CONFIG validation: a bad config never half-works (every route answers 500
@@ -20,13 +18,13 @@ const MISSING = Symbol('missing');
 
 /** One request to the Worker with a replaced env; waits for its background work (the log row). */
 async function call(config: unknown, path: string, init: RequestInit = {}, envPatch: Record<string, unknown> = {}) {
-  const env: Record<string, unknown> = { ...testEnv, GATEWAY_CONFIG: config, ...envPatch };
-  if (config === MISSING) delete env.GATEWAY_CONFIG;
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://gateway.test${path}`, init), env as never, ctx);
-  const text = await res.text();
-  await waitOnExecutionContext(ctx);
-  return { res, text, id: res.headers.get('x-request-id') ?? '' };
+  // An unset var is undefined in env, as in production.
+  const patch = { GATEWAY_CONFIG: config === MISSING ? undefined : config, ...envPatch };
+  return inWorker(patch, async (fetch) => {
+    const res = await fetch(new Request(`http://gateway.test${path}`, init));
+    const text = await res.text();
+    return { res, text, id: res.headers.get('x-request-id') ?? '' };
+  });
 }
 
 const auth = (key: string = KEYS.teamA) => ({ authorization: `Bearer ${key}` });

@@ -1,13 +1,11 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import gatewayWorker from '../src/index';
 import { loadConfig } from '../src/config/load';
 import { leaseClock } from '../src/limits/lease-book';
 import type { Limiter } from '../src/limits/limiter';
 import { rulesFor } from '../src/limits/rules';
 import type { AdmitRequest, SettleItem } from '../src/limits/types';
 import { limitedKey } from './support/test-config';
-import { BASE, testEnv } from './support/gateway';
+import { BASE, inWorker, testEnv } from './support/gateway';
 
 /**
  * Quota leases through HTTP (issue 11, item 2): a key whose rules are large enough is
@@ -34,29 +32,31 @@ function countingLimiter() {
   return { ns, calls };
 }
 
-function post(body: unknown, key: string, limiter: DurableObjectNamespace<Limiter>, ctx: ExecutionContext): Promise<number> {
+type Fetch = (request: Request) => Promise<Response>;
+
+function post(fetch: Fetch, body: unknown, key: string): Promise<number> {
   const request = new Request(`${BASE}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'cf-connecting-ip': '198.18.0.1' },
     body: JSON.stringify(body),
   });
-  return Promise.resolve(gatewayWorker.fetch(request, { ...testEnv, LIMITER: limiter }, ctx)).then(async (r) => (await r.text(), r.status));
+  return fetch(request).then(async (r) => (await r.text(), r.status));
 }
 
 /**
  * `clients` callers at once, straight into the Worker (one isolate), each sending its
  * next call when the previous one is answered; resolves once their background work is done.
  */
-async function closedLoop(clients: number, each: number, body: unknown, key: string, limiter: DurableObjectNamespace<Limiter>): Promise<number[]> {
-  const ctx = createExecutionContext();
-  const statuses: number[] = [];
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (let i = 0; i < each; i++) statuses.push(await post(body, key, limiter, ctx));
-    }),
-  );
-  await waitOnExecutionContext(ctx);
-  return statuses;
+function closedLoop(clients: number, each: number, body: unknown, key: string, limiter: DurableObjectNamespace<Limiter>): Promise<number[]> {
+  return inWorker({ LIMITER: limiter }, async (fetch) => {
+    const statuses: number[] = [];
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        for (let i = 0; i < each; i++) statuses.push(await post(fetch, body, key));
+      }),
+    );
+    return statuses;
+  });
 }
 
 async function limiterUsed(keyId: string, model: string): Promise<Record<string, number>> {
@@ -121,19 +121,19 @@ describe('quota leases', () => {
     const key = limitedKey('leased-expiry');
     const used = async () => (await limiterUsed('leased-expiry', 'demo'))['requests:3600s'];
     const body = { model: 'demo', messages: hello };
-    const ctx = createExecutionContext();
-    expect(await post(body, key, testEnv.LIMITER, ctx)).toBe(200);
-    // The first lease is 8 calls: one used, seven held.
-    expect(await used()).toBe(8);
-    // Past its end (the isolate's clock, injected): the next call returns the 7 unused
-    // in its admission RPC and takes a new lease of 8.
-    const later = Date.now() + 5000;
-    leaseClock.now = () => later;
-    expect(await post(body, key, testEnv.LIMITER, ctx)).toBe(200);
-    expect(await used()).toBe(1 + 8);
-    // Nobody calls again: the lease's own timer returns what it did not use.
-    leaseClock.now = () => Date.now();
-    await expect.poll(used, { timeout: 3000 }).toBe(2);
-    await waitOnExecutionContext(ctx);
+    await inWorker({}, async (fetch) => {
+      expect(await post(fetch, body, key)).toBe(200);
+      // The first lease is 8 calls: one used, seven held.
+      expect(await used()).toBe(8);
+      // Past its end (the isolate's clock, injected): the next call returns the 7 unused
+      // in its admission RPC and takes a new lease of 8.
+      const later = Date.now() + 5000;
+      leaseClock.now = () => later;
+      expect(await post(fetch, body, key)).toBe(200);
+      expect(await used()).toBe(1 + 8);
+      // Nobody calls again: the lease's own timer returns what it did not use.
+      leaseClock.now = () => Date.now();
+      await expect.poll(used, { timeout: 3000 }).toBe(2);
+    });
   });
 });

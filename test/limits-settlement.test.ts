@@ -1,10 +1,9 @@
-import { createExecutionContext, evictDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../src/index';
 import { loadConfig } from '../src/config/load';
 import { rulesFor } from '../src/limits/rules';
 import { limitedKey } from './support/test-config';
-import { client, gateway, logRow, postJson, testEnv } from './support/gateway';
+import { client, gateway, logRow, postJson, postWithEnv, testEnv } from './support/gateway';
 
 const hello = [{ role: 'user' as const, content: 'hello there gateway' }];
 
@@ -92,22 +91,8 @@ describe('when the limiter cannot be reached', () => {
   } as unknown as DurableObjectNamespace;
 
   async function callWith(config: unknown, limiter: DurableObjectNamespace | undefined = down) {
-    const ctx = createExecutionContext();
-    const request = new Request('http://gateway.test/v1/chat/completions', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${limitedKey('unavailable')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-test', messages: hello }),
-    });
-    const errors = console.error;
-    console.error = () => {};
-    try {
-      const res = await worker.fetch(request, { ...testEnv, LIMITER: limiter as DurableObjectNamespace, GATEWAY_CONFIG: config }, ctx);
-      await res.clone().text();
-      await waitOnExecutionContext(ctx);
-      return res;
-    } finally {
-      console.error = errors;
-    }
+    const { res, text } = await postWithEnv('/v1/chat/completions', { model: 'gpt-test', messages: hello }, { LIMITER: limiter, GATEWAY_CONFIG: config }, limitedKey('unavailable'));
+    return new Response(text, { status: res.status, headers: res.headers });
   }
 
   it('fails closed by default: 503 with retry-after, and the row says so', async () => {

@@ -1,10 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import worker from '../src/index';
 import { forgetLocalHealth } from '../src/routing/health';
 import { KEYS } from './support/constants';
-import { client, logRow, postJson, postWithEnv, sseData, testEnv, upstreamSaw } from './support/gateway';
+import { client, inWorker, logRow, postJson, postWithEnv, sseData, testEnv, upstreamSaw } from './support/gateway';
 
 const hello = [{ role: 'user' as const, content: 'are you there' }];
 const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: hello, ...extra });
@@ -145,29 +143,22 @@ describe('limits on retrying', () => {
   it('keeps a retry storm within the retry budget, then fails fast with x-should-retry: false', async () => {
     const config = structuredClone(testEnv.GATEWAY_CONFIG) as { routing: Record<string, unknown> };
     config.routing.retry_budget = { ratio: 0.2, min_per_window: 2, window_s: 10 };
-    const ctx = createExecutionContext();
     const calls = 40;
-    const responses = [];
-    const errors = console.error;
-    console.error = () => {};
-    try {
+    const responses = await inWorker({ GATEWAY_CONFIG: config }, async (fetch) => {
+      const answers = [];
       for (let i = 0; i < calls; i++) {
-        responses.push(
-          await worker.fetch(
+        answers.push(
+          await fetch(
             new Request('http://gateway.test/v1/chat/completions', {
               method: 'POST',
               headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json', 'cf-connecting-ip': '192.0.2.1' },
               body: JSON.stringify(chat('storm')),
             }),
-            { ...testEnv, GATEWAY_CONFIG: config },
-            ctx,
           ),
         );
       }
-      await waitOnExecutionContext(ctx);
-    } finally {
-      console.error = errors;
-    }
+      return answers;
+    }, { quiet: true });
     const attempts = (await Promise.all(responses.map((r) => upstreamSaw(r.headers.get('x-request-id')!)))).flat().length;
     // Without a budget: 40 calls × 4 attempts = 160. With it: 40 + about 20% more. The
     // budget is per isolate, so calls of earlier tests in the same window add a little

@@ -41,65 +41,62 @@ export function postJson(path: string, body: unknown, key: string | null = KEYS.
 }
 
 /**
- * Many concurrent calls straight into the Worker's fetch handler (same isolate),
- * for tests of behaviour under concurrency: the loopback of `exports` costs
- * milliseconds per request and would spread 200 "concurrent" calls over seconds.
- * Resolves once every call's background work (log, settlement) is done too.
+ * Calls straight into the Worker's fetch handler (same isolate), with parts of the
+ * env replaced (a broken binding, another config), sharing one execution context:
+ * resolves once `run` is done and every call's background work (log, settlement)
+ * with it. `quiet` silences the gateway's console.error reports meanwhile. This is
+ * the way to test failures of what the runtime provides, and behaviour under
+ * concurrency (the loopback of `exports` costs milliseconds per request and would
+ * spread 200 "concurrent" calls over seconds).
  */
-export async function concurrentPosts(count: number, path: string, body: unknown, key: string): Promise<{ status: number; body: string }[]> {
+export async function inWorker<T>(
+  envPatch: Record<string, unknown>,
+  run: (fetch: (request: Request) => Promise<Response>) => Promise<T>,
+  { quiet = false }: { quiet?: boolean } = {},
+): Promise<T> {
   const ctx = createExecutionContext();
-  const responses = await Promise.all(
-    Array.from({ length: count }, () =>
-      gatewayWorker.fetch(
-        fromSomeClient(
-          new Request(BASE + path, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-            body: JSON.stringify(body),
-          }),
-        ),
-        testEnv,
-        ctx,
-      ),
-    ),
-  );
-  const results = await Promise.all(responses.map(async (r) => ({ status: r.status, body: await r.text() })));
-  await waitOnExecutionContext(ctx);
-  return results;
+  const env = { ...testEnv, ...envPatch } as TestEnv;
+  const errors = console.error;
+  if (quiet) console.error = () => {};
+  try {
+    const result = await run(async (request) => gatewayWorker.fetch(fromSomeClient(request), env, ctx));
+    await waitOnExecutionContext(ctx);
+    return result;
+  } finally {
+    console.error = errors;
+  }
 }
 
-/**
- * One POST straight into the Worker's fetch handler with parts of the env replaced
- * (a broken binding, another config): the way to test failure of what the runtime
- * provides. The gateway's console.error reports are silenced; resolves once the
- * call's background work (log, settlement) is done.
- */
-export async function postWithEnv(
+function post(path: string, body: unknown, key: string, headers: Record<string, string> = {}): Request {
+  return new Request(BASE + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** `count` calls at once into one isolate; resolves once their background work is done too. */
+export function concurrentPosts(count: number, path: string, body: unknown, key: string): Promise<{ status: number; body: string }[]> {
+  return inWorker({}, (fetch) =>
+    Promise.all(Array.from({ length: count }, async () => {
+      const r = await fetch(post(path, body, key));
+      return { status: r.status, body: await r.text() };
+    })),
+  );
+}
+
+/** One POST with parts of the env replaced, the gateway's console.error reports silenced. */
+export function postWithEnv(
   path: string,
   body: unknown,
   envPatch: Record<string, unknown>,
   key: string = KEYS.teamA,
   headers: Record<string, string> = {},
 ): Promise<{ res: Response; text: string }> {
-  const ctx = createExecutionContext();
-  const errors = console.error;
-  console.error = () => {};
-  try {
-    const res = await gatewayWorker.fetch(
-      new Request(BASE + path, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(body),
-      }),
-      { ...testEnv, ...envPatch } as TestEnv,
-      ctx,
-    );
-    const text = await res.text();
-    await waitOnExecutionContext(ctx);
-    return { res, text };
-  } finally {
-    console.error = errors;
-  }
+  return inWorker(envPatch, async (fetch) => {
+    const res = await fetch(post(path, body, key, headers));
+    return { res, text: await res.text() };
+  }, { quiet: true });
 }
 
 /** The official openai client, pointed at the gateway. No retries: tests see every answer. */
