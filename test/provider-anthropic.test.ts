@@ -151,7 +151,7 @@ describe('anthropic: chat', () => {
     const cases: [Record<string, unknown>, Record<string, unknown>][] = [
       [{ max_completion_tokens: 64, max_tokens: 999, temperature: 0.2, top_p: 0.9, stop: 'END', user: 'user-42' },
         { max_tokens: 64, temperature: 0.2, top_p: 0.9, stop_sequences: ['END'], metadata: { user_id: 'user-42' } }],
-      [{ max_tokens: 32, stop: ['A', 'B'] }, { max_tokens: 32, stop_sequences: ['A', 'B'] }],
+      [{ max_tokens: 32, stop: ['A', 'B'], top_k: 5, seed: 7, presence_penalty: 0.5 }, { max_tokens: 32, stop_sequences: ['A', 'B'], top_k: 5 }],
       [{ tools, tool_choice: 'required' }, { tool_choice: { type: 'any' } }],
       [{ tools, tool_choice: 'none' }, { tool_choice: { type: 'none' } }],
       [{ tools, tool_choice: { type: 'function', function: { name: 'get_time' } } }, { tool_choice: { type: 'tool', name: 'get_time' } }],

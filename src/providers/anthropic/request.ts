@@ -11,9 +11,11 @@ import { type AnthropicCall, DEFAULT_BASE_URL } from './config';
  * user, assistant and tool turns as alternating user/assistant turns of content
  * blocks (tool results are `tool_result` blocks of a user turn, first in it;
  * assistant tool calls are `tool_use` blocks); `max_tokens` always set, since
- * Anthropic requires it. What Anthropic cannot express is refused with a 400
- * naming the field, never silently dropped: n > 1, logprobs, JSON modes,
- * temperature above 1, audio and file parts.
+ * Anthropic requires it. What would change the answer and cannot be expressed is
+ * refused with a 400 naming the field: n > 1, logprobs, JSON modes, temperature
+ * above 1, audio and file parts. Hints with no Anthropic counterpart (presence and
+ * frequency penalties, seed, logit_bias, stream_options: Anthropic always streams
+ * usage) are not sent; Anthropic refuses fields it does not know.
  */
 
 type ChatMessage = ChatCompletionRequest['messages'][number];
@@ -66,6 +68,8 @@ export function anthropicBody(call: AnthropicCall): JsonObject {
   else if (Array.isArray(body.stop) && body.stop.length > 0) out.stop_sequences = body.stop;
   if (body.temperature != null) out.temperature = body.temperature;
   if (body.top_p != null) out.top_p = body.top_p;
+  // Not OpenAI's, but callers of OpenAI-compatible servers send it, and Anthropic has it.
+  if (typeof body.top_k === 'number') out.top_k = body.top_k;
   Object.assign(out, toolFields(body));
   if (body.user) out.metadata = { user_id: body.user };
   if (call.stream) out.stream = true;
