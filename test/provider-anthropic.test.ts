@@ -251,7 +251,7 @@ describe('anthropic: tool calls', () => {
     ]);
     const seen = await nativeRequest(response.headers.get('x-request-id')!);
     expect(seen.body.tools).toEqual([
-      { name: 'get_weather', input_schema: tools[0].function.parameters },
+      { name: 'get_weather', input_schema: tools[0]!.function.parameters },
       { name: 'get_time', description: 'Local time', input_schema: { type: 'object', properties: {} } },
     ]);
   });
