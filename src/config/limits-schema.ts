@@ -38,6 +38,8 @@ export const PriceSchema = z.strictObject({
   output_per_mtok: z.number().min(0),
   /** Price of prompt tokens served from the provider's prompt cache; defaults to the input price. */
   cached_input_per_mtok: z.number().min(0).optional(),
+  /** Price of prompt tokens written to the provider's prompt cache (Anthropic bills them above input); defaults to the input price. */
+  cache_write_input_per_mtok: z.number().min(0).optional(),
 });
 
 export const LimitsSettingsSchema = z.strictObject({

@@ -17,6 +17,8 @@ export interface Usage {
   completion: number;
   /** Prompt tokens the provider served from its prompt cache. */
   cached?: number;
+  /** Prompt tokens the provider wrote to its prompt cache. */
+  cacheWrite?: number;
 }
 
 const tables = new WeakMap<GatewayConfig, Map<string, Price>>();
@@ -39,10 +41,14 @@ export function priceOf(config: GatewayConfig, provider: string | null, model: s
   return table(config).get(modelKey(provider, model)) ?? config.limits.default_price;
 }
 
+/** Cache reads and writes are part of `prompt`, each at its own price (the input price when unset). */
 export function costOf(price: Price, usage: Usage): number {
   const cached = Math.min(usage.cached ?? 0, usage.prompt);
+  const written = Math.min(usage.cacheWrite ?? 0, usage.prompt - cached);
   const cachedPrice = price.cached_input_per_mtok ?? price.input_per_mtok;
-  return ((usage.prompt - cached) * price.input_per_mtok + cached * cachedPrice + usage.completion * price.output_per_mtok) / 1e6;
+  const writePrice = price.cache_write_input_per_mtok ?? price.input_per_mtok;
+  const input = (usage.prompt - cached - written) * price.input_per_mtok + cached * cachedPrice + written * writePrice;
+  return (input + usage.completion * price.output_per_mtok) / 1e6;
 }
 
 interface RoutePrices {
@@ -80,5 +86,6 @@ export function callCost(config: GatewayConfig, record: CallRecord): number | nu
   if (record.promptTokens === null) return null;
   const price = priceOf(config, record.provider, record.upstreamModel);
   if (!price) return null;
-  return costOf(price, { prompt: record.promptTokens, completion: record.completionTokens ?? 0, cached: record.cachedTokens ?? 0 });
+  const { promptTokens: prompt, completionTokens, cachedTokens, cacheWriteTokens } = record;
+  return costOf(price, { prompt, completion: completionTokens ?? 0, cached: cachedTokens ?? 0, cacheWrite: cacheWriteTokens ?? 0 });
 }

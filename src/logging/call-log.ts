@@ -44,6 +44,8 @@ const CALL_COLUMNS: [string, (record: CallRecord, ts: string, endedAt: number) =
   ['saved_usd', (r) => r.savedUsd],
   // Who counted the tokens (migrations/0006): provider, gateway, or NULL with no tokens.
   ['usage_source', (r) => (r.promptTokens === null && r.completionTokens === null ? null : r.usageSource)],
+  // Prompt tokens written to the provider's prompt cache (migrations/0007).
+  ['cache_write_tokens', (r) => r.cacheWriteTokens],
 ];
 
 const ATTEMPT_COLUMNS = ['request_id', 'n', 'ts', 'provider', 'model', 'status', 'error_code', 'latency_ms', 'wait_ms', 'decision'];

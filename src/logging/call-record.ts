@@ -61,6 +61,8 @@ export interface CallRecord {
   attemptLog: AttemptRecord[];
   /** Prompt tokens the provider served from its prompt cache. */
   cachedTokens: number | null;
+  /** Prompt tokens the provider wrote to its prompt cache (Anthropic's cache_creation_input_tokens). */
+  cacheWriteTokens: number | null;
   cacheStatus: string | null;
   costUsd: number | null;
   /** On a cache hit: what the answer would have cost upstream. */
@@ -90,6 +92,7 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     usageSource: null,
     attemptLog: [],
     cachedTokens: null,
+    cacheWriteTokens: null,
     cacheStatus: null,
     costUsd: null,
     savedUsd: null,

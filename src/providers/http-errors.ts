@@ -5,7 +5,8 @@ import { fieldPath, scrub } from './scrub';
 /**
  * An upstream's non-2xx HTTP answer as a GatewayError, for providers whose errors
  * look like OpenAI's (`{"error":{"message","code","param"}}`, or a bare
- * `{"error": "..."}` / `{"message": "..."}`). The caller gets our own vocabulary:
+ * `{"error": "..."}` / `{"message": "..."}`) or Anthropic's
+ * (`{"type":"error","error":{"type","message"}}`). The caller gets our own vocabulary:
  * our `type` and `code` for the status, the upstream's `message` and `code` only
  * inside a scrubbed message, and its `param` only when it is a plain field path.
  * Whether to retry, fail over and how long to wait is read here too, from the
@@ -22,8 +23,12 @@ type Detail = { message?: unknown; type?: unknown; code?: unknown; param?: unkno
 
 function detailOf(text: string): Detail {
   try {
-    const json = JSON.parse(text) as { error?: unknown; message?: unknown };
-    if (typeof json.error === 'object' && json.error !== null) return json.error as Detail;
+    const json = JSON.parse(text) as { type?: unknown; error?: unknown; message?: unknown };
+    if (typeof json.error === 'object' && json.error !== null) {
+      const detail = json.error as Detail;
+      // Anthropic's shape, `{"type":"error","error":{"type":"overloaded_error","message"}}`: its error type is its code.
+      return json.type === 'error' && detail.code === undefined ? { ...detail, code: detail.type } : detail;
+    }
     if (typeof json.error === 'string') return { message: json.error };
     if (typeof json.message === 'string') return { message: json.message };
   } catch {

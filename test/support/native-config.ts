@@ -1,3 +1,5 @@
+import { anthropicSuite } from './anthropic-config.ts';
+
 /**
  * Test config for providers that do not speak OpenAI's wire format: each one's
  * providers, models, prices and secrets, merged into the test Worker's
@@ -16,6 +18,7 @@ export interface NativeSuite {
 
 /** Each takes the fixture server's origin, e.g. http://127.0.0.1:4711. */
 export const NATIVE_SUITES: ((root: string) => NativeSuite)[] = [
+  anthropicSuite,
 ];
 
 export function nativeSuites(root: string): Required<NativeSuite> {
