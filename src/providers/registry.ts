@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { azure } from './azure';
 import { demo } from './demo';
 import { huggingface } from './huggingface';
 import { openai, openaiCompatible } from './openai';
 import type { Provider } from './provider';
 
 /** Provider kinds the config may name. A new provider is one file and one line here. */
-const PROVIDERS = [openai, openaiCompatible, huggingface, demo] as const;
+const PROVIDERS = [openai, openaiCompatible, huggingface, demo, azure] as const;
 
 type Configs<T extends readonly { config: unknown }[]> = { [K in keyof T]: T[K]['config'] };
 
