@@ -4,9 +4,10 @@ import { demo } from './demo';
 import { huggingface } from './huggingface';
 import { openai, openaiCompatible } from './openai';
 import type { Provider } from './provider';
+import { workersAI } from './workers-ai';
 
 /** Provider kinds the config may name. A new provider is one file and one line here. */
-const PROVIDERS = [openai, openaiCompatible, huggingface, demo, azure] as const;
+const PROVIDERS = [openai, openaiCompatible, huggingface, demo, azure, workersAI] as const;
 
 type Configs<T extends readonly { config: unknown }[]> = { [K in keyof T]: T[K]['config'] };
 

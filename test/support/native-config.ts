@@ -6,6 +6,7 @@
  */
 
 import { azureSuite } from './azure-config.ts';
+import { workersAISuite } from './workers-ai-config.ts';
 
 export interface NativeSuite {
   /** `providers.<name>`; base URLs on the fixture server are made loopback-safe by test-config.ts. */
@@ -19,6 +20,7 @@ export interface NativeSuite {
 /** Each takes the fixture server's origin, e.g. http://127.0.0.1:4711. */
 export const NATIVE_SUITES: ((root: string) => NativeSuite)[] = [
   azureSuite,
+  workersAISuite,
 ];
 
 export function nativeSuites(root: string): Required<NativeSuite> {
