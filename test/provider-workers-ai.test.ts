@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ProviderConfigSchema } from '../src/providers/registry';
 import { KEYS } from './support/constants';
 import { clientError, expectError } from './support/errors';
-import { client, logRow, postJson, upstreamSaw, type RecordedRequest } from './support/gateway';
+import { client, logRow, postJson, upstreamSaw, upstreamSawHangUp, type RecordedRequest } from './support/gateway';
 import { WAI_ACCOUNT_ID, WAI_TOKEN } from './support/workers-ai-config';
 
 /**
@@ -176,7 +176,7 @@ describe('Workers AI through the AI binding', () => {
       status: 400,
       code: 'upstream_rejected',
     });
-    expect(error.message).toBe('Provider "wai-binding" answered 400 (5007): 5007: No such model @cf/fixture/no-such-model or task');
+    expect(error.message).toBe('Provider "wai-binding" answered 400 (5007): No such model @cf/fixture/no-such-model or task');
 
     // Out of capacity (3040) is a 429: the next target, over REST, serves.
     const { data, response } = await client().chat.completions.create({ model: 'wai-capacity-failover', messages: hello }).withResponse();
@@ -184,6 +184,13 @@ describe('Workers AI through the AI binding', () => {
     const id = response.headers.get('x-request-id')!;
     expect((await upstreamSaw(id)).map((r) => r.path)).toEqual(['/workers-ai/binding/run', `/workers-ai/client/v4/accounts/${WAI_ACCOUNT_ID}/ai/v1/chat/completions`]);
     expect(await logRow(id)).toMatchObject({ status: 200, attempts: 2, provider: 'wai' });
+  });
+
+  it('times out a run() that never answers, and aborts it', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'wai-binding-quick/@cf/fixture/hang', messages: hello });
+    const { id } = await expectError(res, { status: 504, code: 'upstream_timeout' });
+    // The call's signal reached the binding: the run's own request was cut off.
+    expect(await upstreamSawHangUp(id)).toBe(true);
   });
 
   it('answers 502 when the Worker has no such binding, and refuses what the binding cannot do', async () => {

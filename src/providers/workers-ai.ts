@@ -132,8 +132,8 @@ const STATUS_OF_CODE: Record<string, number> = {
 };
 
 function bindingFailure(error: unknown): Response {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = /^(\d{4}):/.exec(message)?.[1];
+  const said = error instanceof Error ? error.message : String(error);
+  const [, code, message = said] = /^(\d{4}): ?(.*)$/s.exec(said) ?? [];
   const status = (code && STATUS_OF_CODE[code]) || 500;
   return Response.json({ error: { message, code: code ?? null } }, { status });
 }

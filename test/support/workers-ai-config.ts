@@ -21,6 +21,7 @@ export function workersAISuite(root: string): NativeSuite {
       'wai-bad-account': { ...rest, account_id_secret: 'CF_ACCOUNT_ID_BAD' },
       'wai-binding': { kind: 'workers-ai', binding: 'AI' },
       'wai-unbound': { kind: 'workers-ai', binding: 'AI_NOT_BOUND' },
+      'wai-binding-quick': { kind: 'workers-ai', binding: 'AI', timeouts: { first_byte_ms: 300, idle_ms: 300, total_ms: 2000 } },
     },
     models: {
       'wai-chat': { targets: [{ provider: 'wai-binding', model: '@cf/meta/llama-3.1-8b-instruct' }] },
