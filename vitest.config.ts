@@ -22,7 +22,6 @@ export default defineConfig(async () => {
               modules: true,
               scriptPath: './test/fixtures/workers-ai-binding.mjs',
               compatibilityDate: '2026-05-01',
-              compatibilityFlags: ['enable_abortsignal_rpc'],
               bindings: { RUN_URL: `http://127.0.0.1:${inject('upstreamPort')}/workers-ai/binding/run` },
             },
           ],
