@@ -7,6 +7,9 @@ import { anthropicSuite } from './anthropic-config.ts';
  * one file beside this one plus one line in NATIVE_SUITES.
  */
 
+import { azureSuite } from './azure-config.ts';
+import { workersAISuite } from './workers-ai-config.ts';
+
 export interface NativeSuite {
   /** `providers.<name>`; base URLs on the fixture server are made loopback-safe by test-config.ts. */
   providers: Record<string, object>;
@@ -19,6 +22,8 @@ export interface NativeSuite {
 /** Each takes the fixture server's origin, e.g. http://127.0.0.1:4711. */
 export const NATIVE_SUITES: ((root: string) => NativeSuite)[] = [
   anthropicSuite,
+  azureSuite,
+  workersAISuite,
 ];
 
 export function nativeSuites(root: string): Required<NativeSuite> {
