@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH } from '../src/http/body';
+import { MAX_JSON_DEPTH } from '../src/ingress/validate';
 import { KEYS } from './support/constants';
 import { expectError } from './support/errors';
 import { gateway, postJson, postWithEnv, testEnv, upstreamSaw } from './support/gateway';

@@ -4,7 +4,8 @@ import { respond } from '../../ingress/respond';
 import { estimateTokens } from '../../limits/estimate';
 import { runCall } from '../../pipeline/run-call';
 import { authorize, resolveModel } from '../../routing/resolve';
-import { readJsonObject, validate } from '../body';
+import { validate } from '../../ingress/validate';
+import { readJsonObject } from '../body';
 import type { AppEnv } from '../context';
 
 /**

@@ -3,7 +3,8 @@ import type { Operation } from '../../core/operation';
 import { OPENAI_SCHEMAS, openAIFormat, toCall } from '../../ingress/openai';
 import { respond } from '../../ingress/respond';
 import { runCall } from '../../pipeline/run-call';
-import { readJsonObject, validate } from '../body';
+import { validate } from '../../ingress/validate';
+import { readJsonObject } from '../body';
 import type { AppEnv } from '../context';
 
 /**

@@ -1,5 +1,5 @@
 import type { Operation } from '../../core/operation';
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from './schemas';
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from '../../core/openai-requests';
 
 import type { IngressFormat } from '../format';
 import { errorResponse } from './errors';

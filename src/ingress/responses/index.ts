@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../core/json';
 import { GatewayError } from '../../errors';
-import { validate } from '../../http/body';
+import { validate } from '../validate';
 import type { IngressFormat } from '../format';
 import { errorResponse } from '../openai/errors';
 import { responseFromChat } from './answer';

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../core/json';
 import { GatewayError } from '../../errors';
-import type { ChatCompletionRequest } from '../../ingress/openai/schemas';
+import type { ChatCompletionRequest } from '../../core/openai-requests';
 import type { UpstreamRequest } from '../provider';
 import { fixedUrl } from '../upstream-url';
 import { type AnthropicCall, DEFAULT_BASE_URL } from './config';

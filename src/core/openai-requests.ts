@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 /**
  * Request bodies of the OpenAI API, as far as the gateway must understand them.
+ * They are also the internal shape of every call (whatever API it arrived in:
+ * src/ingress/), which is why they live here: providers read them too.
  * Known fields are checked (types and OpenAI's documented ranges); unknown fields
  * pass through untouched, because OpenAI-compatible upstreams add their own
  * (top_k, repetition_penalty, ...). The gateway forwards the caller's JSON, not
