@@ -1,5 +1,6 @@
 import type { CallRecord } from '../logging/call-record';
-import { readUsage, recordUsage } from '../streaming/usage';
+import { readUsage } from '../core/usage';
+import { recordUsage } from '../streaming/usage';
 import type { CacheEntry } from './entry';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';

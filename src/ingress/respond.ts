@@ -7,7 +7,8 @@ import { upstreamCalls, type CallRecord } from '../logging/call-record';
 import type { CallResult } from '../pipeline/run-call';
 import { replayStream } from '../streaming/answer-stream';
 import { relay } from '../streaming/relay';
-import { readUsage, recordUsage } from '../streaming/usage';
+import { readUsage } from '../core/usage';
+import { recordUsage } from '../streaming/usage';
 import type { IngressFormat } from './format';
 
 /**

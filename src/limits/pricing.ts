@@ -4,6 +4,7 @@ import type { CallRecord } from '../logging/call-record';
 import type { Estimate } from './estimate';
 import { configModelKey, modelKey } from './model-key';
 import type { Route } from '../core/target';
+import type { Usage } from '../core/usage';
 
 /**
  * Prices are USD per million tokens, keyed by the `provider/model` that served and
@@ -11,15 +12,6 @@ import type { Route } from '../core/target';
  * costs). A model without a price costs `limits.default_price` when the config sets
  * one; otherwise it has no price, and a key with a budget may not call it (admission).
  */
-
-export interface Usage {
-  prompt: number;
-  completion: number;
-  /** Prompt tokens the provider served from its prompt cache. */
-  cached?: number;
-  /** Prompt tokens the provider wrote to its prompt cache. */
-  cacheWrite?: number;
-}
 
 const tables = new WeakMap<GatewayConfig, Map<string, Price>>();
 
@@ -43,7 +35,7 @@ export function priceOf(config: GatewayConfig, provider: string | null, model: s
 
 /** Cache reads and writes are part of `prompt`, each at its own price (the input price when unset). */
 export function costOf(price: Price, usage: Usage): number {
-  const cached = Math.min(usage.cached ?? 0, usage.prompt);
+  const cached = Math.min(usage.cacheRead ?? 0, usage.prompt);
   const written = Math.min(usage.cacheWrite ?? 0, usage.prompt - cached);
   const cachedPrice = price.cached_input_per_mtok ?? price.input_per_mtok;
   const writePrice = price.cache_write_input_per_mtok ?? price.input_per_mtok;
@@ -87,5 +79,5 @@ export function callCost(config: GatewayConfig, record: CallRecord): number | nu
   const price = priceOf(config, record.provider, record.upstreamModel);
   if (!price) return null;
   const { promptTokens: prompt, completionTokens, cachedTokens, cacheWriteTokens } = record;
-  return costOf(price, { prompt, completion: completionTokens ?? 0, cached: cachedTokens ?? 0, cacheWrite: cacheWriteTokens ?? 0 });
+  return costOf(price, { prompt, completion: completionTokens ?? 0, cacheRead: cachedTokens ?? 0, cacheWrite: cacheWriteTokens ?? 0 });
 }

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../core/json';
+import { openAIUsage, type Usage } from '../core/usage';
 import type { UpstreamCall } from './provider';
 
 /**
@@ -17,29 +18,6 @@ export interface ToolCall {
   arguments: string;
 }
 
-export interface NativeUsage {
-  /** Every prompt token, cached or not (OpenAI's `prompt_tokens`). */
-  prompt: number;
-  completion: number;
-  /** Prompt tokens read from the provider's prompt cache (`prompt_tokens_details.cached_tokens`). */
-  cacheRead?: number;
-  /** Prompt tokens written to the provider's prompt cache (`prompt_tokens_details.cache_write_tokens`, a gateway extension). */
-  cacheWrite?: number;
-  /** Completion tokens spent reasoning (`completion_tokens_details.reasoning_tokens`). */
-  reasoning?: number;
-}
-
-export function openAIUsage(usage: NativeUsage): JsonObject {
-  const out: JsonObject = { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion };
-  if (usage.cacheRead !== undefined || usage.cacheWrite !== undefined) {
-    const details: JsonObject = { cached_tokens: usage.cacheRead ?? 0 };
-    if (usage.cacheWrite !== undefined) details.cache_write_tokens = usage.cacheWrite;
-    out.prompt_tokens_details = details;
-  }
-  if (usage.reasoning !== undefined) out.completion_tokens_details = { reasoning_tokens: usage.reasoning };
-  return out;
-}
-
 /** Seconds, as OpenAI's `created`. */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -50,7 +28,7 @@ export interface ChatAnswer {
   content: string | null;
   toolCalls: readonly ToolCall[];
   finishReason: FinishReason;
-  usage: NativeUsage | undefined;
+  usage: Usage | undefined;
   /** Defaults to the target's model id. */
   model?: string;
   /** Reasoning text some providers return beside the answer (not part of OpenAI's schema; kept for clients that read it). */
@@ -139,7 +117,7 @@ export class ChunkWriter {
     return this.chunk({}, reason);
   }
 
-  usage(usage: NativeUsage): string {
+  usage(usage: Usage): string {
     return JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: openAIUsage(usage) });
   }
 }

@@ -2,7 +2,8 @@ import type { JsonObject } from '../core/json';
 import { GatewayError } from '../errors';
 import type { SseEvent } from '../streaming/sse';
 import { DONE, type StreamTranslator, type Translated } from '../streaming/translator';
-import { ChunkWriter, chatCompletion, type FinishReason, type NativeUsage, type ToolCall } from './chat-shape';
+import { ChunkWriter, chatCompletion, type FinishReason, type ToolCall } from './chat-shape';
+import type { Usage } from '../core/usage';
 import { embeddingList } from './embedding-format';
 import { openAIAnswer } from './openai-format';
 import type { UpstreamCall } from './provider';
@@ -71,7 +72,7 @@ function unexpected(call: UpstreamCall): GatewayError {
   return new GatewayError('upstream_invalid_response', `Provider "${call.target.provider}" (Workers AI) answered with an unexpected shape`, { retryable: true });
 }
 
-function usageOf(value: unknown): NativeUsage | undefined {
+function usageOf(value: unknown): Usage | undefined {
   const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
   if (typeof usage?.prompt_tokens !== 'number') return undefined;
   return { prompt: usage.prompt_tokens, completion: typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0 };
@@ -100,7 +101,7 @@ function responseText(response: unknown): string {
 }
 
 /** Workers AI reports no stop reason: a completion that used all of max_tokens was cut short. */
-function finishReason(call: UpstreamCall, tools: number, usage: NativeUsage | undefined): FinishReason {
+function finishReason(call: UpstreamCall, tools: number, usage: Usage | undefined): FinishReason {
   if (tools > 0) return 'tool_calls';
   const limit = call.body.max_completion_tokens ?? call.body.max_tokens;
   return typeof limit === 'number' && usage !== undefined && usage.completion >= limit ? 'length' : 'stop';
@@ -140,7 +141,7 @@ export function bindingStream(call: UpstreamCall): StreamTranslator {
   const writer = new ChunkWriter(call);
   let started = false;
   let tools = 0;
-  let usage: NativeUsage | undefined;
+  let usage: Usage | undefined;
   let native = true;
   return {
     push(event: SseEvent): Translated {

@@ -4,7 +4,8 @@ import type { Target } from '../core/target';
 import type { StreamFramer } from './framer';
 import { scanEvent } from './scan';
 import { DONE, type Translated, type UpstreamStream } from './translator';
-import { countStreamed, readUsage, recordUsage, type Streamed } from './usage';
+import { readUsage } from '../core/usage';
+import { countStreamed, recordUsage, type Streamed } from './usage';
 
 /**
  * Relays an upstream stream to the client: the provider's translator

@@ -1,41 +1,14 @@
+import type { Usage } from '../core/usage';
 import type { CallRecord } from '../logging/call-record';
-
-export interface TokenUsage {
-  prompt: number;
-  completion: number;
-  /** Prompt tokens served from the provider's prompt cache (OpenAI's prompt_tokens_details). */
-  cached: number | null;
-  /** Prompt tokens written to the provider's prompt cache (`cache_write_tokens`: Anthropic bills them above the input price). */
-  cacheWrite: number | null;
-}
-
-/** OpenAI's `usage` object (chat, completions, embeddings), or undefined if absent or malformed. */
-export function readUsage(usage: unknown): TokenUsage | undefined {
-  if (typeof usage !== 'object' || usage === null) return undefined;
-  const { prompt_tokens, completion_tokens, prompt_tokens_details } = usage as {
-    prompt_tokens?: unknown;
-    completion_tokens?: unknown;
-    prompt_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown } | null;
-  };
-  if (typeof prompt_tokens !== 'number') return undefined;
-  const cached = prompt_tokens_details?.cached_tokens;
-  const cacheWrite = prompt_tokens_details?.cache_write_tokens;
-  return {
-    prompt: prompt_tokens,
-    completion: typeof completion_tokens === 'number' ? completion_tokens : 0,
-    cached: typeof cached === 'number' ? cached : null,
-    cacheWrite: typeof cacheWrite === 'number' ? cacheWrite : null,
-  };
-}
 
 type UsageFields = Pick<CallRecord, 'promptTokens' | 'completionTokens' | 'cachedTokens' | 'cacheWriteTokens' | 'usageSource'>;
 
 /** Records the provider's usage on the call, for the log, the cost and the limiter's settlement. */
-export function recordUsage(record: UsageFields, usage: TokenUsage): void {
+export function recordUsage(record: UsageFields, usage: Usage): void {
   record.promptTokens = usage.prompt;
   record.completionTokens = usage.completion;
-  record.cachedTokens = usage.cached;
-  record.cacheWriteTokens = usage.cacheWrite;
+  record.cachedTokens = usage.cacheRead ?? null;
+  record.cacheWriteTokens = usage.cacheWrite ?? null;
   record.usageSource = 'provider';
 }
 

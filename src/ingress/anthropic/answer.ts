@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../core/json';
 import { GatewayError } from '../../errors';
-import { readUsage } from '../../streaming/usage';
+import { readUsage } from '../../core/usage';
 
 /**
  * An OpenAI chat answer as Anthropic's `message` object, and the two mappings the
@@ -27,7 +27,7 @@ export function stopReason(finish: unknown, calledTools: boolean): string {
  */
 export function anthropicUsage(usage: unknown): JsonObject {
   const read = readUsage(usage);
-  const cached = read?.cached ?? 0;
+  const cached = read?.cacheRead ?? 0;
   return {
     input_tokens: Math.max(0, (read?.prompt ?? 0) - cached),
     cache_creation_input_tokens: 0,

@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../core/json';
-import { readUsage } from '../../streaming/usage';
+import { readUsage } from '../../core/usage';
 import type { ResponsesRequest } from './schemas';
 
 /**
@@ -79,7 +79,7 @@ export function responseUsage(usage: unknown): JsonObject | null {
   const reasoning = (usage as { completion_tokens_details?: { reasoning_tokens?: unknown } | null }).completion_tokens_details?.reasoning_tokens;
   return {
     input_tokens: read.prompt,
-    input_tokens_details: { cached_tokens: read.cached ?? 0 },
+    input_tokens_details: { cached_tokens: read.cacheRead ?? 0 },
     output_tokens: read.completion,
     output_tokens_details: { reasoning_tokens: typeof reasoning === 'number' ? reasoning : 0 },
     total_tokens: read.prompt + read.completion,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { JsonObject } from '../../core/json';
 import { GatewayError } from '../../errors';
-import { chatCompletion, type FinishReason, type NativeUsage, type ToolCall } from '../chat-shape';
+import { chatCompletion, type FinishReason, type ToolCall } from '../chat-shape';
+import type { Usage } from '../../core/usage';
 import type { AnthropicCall } from './config';
 
 /**
@@ -58,7 +59,7 @@ export function finishReason(stopReason: string | null | undefined): FinishReaso
  * its prompt cache; OpenAI's `prompt_tokens` counts every prompt token, so all
  * three are added, and reads and writes are told apart in the details.
  */
-export function nativeUsage(usage: AnthropicUsage): NativeUsage {
+export function nativeUsage(usage: AnthropicUsage): Usage {
   const cacheRead = usage.cache_read_input_tokens ?? 0;
   const cacheWrite = usage.cache_creation_input_tokens ?? 0;
   return { prompt: (usage.input_tokens ?? 0) + cacheRead + cacheWrite, completion: usage.output_tokens ?? 0, cacheRead, cacheWrite };
