@@ -71,9 +71,15 @@ export async function attempt(
     controller.abort(new GatewayError('upstream_timeout', `Provider "${target.provider}" timed out (${what}, ${ms} ms)`, { retryable: true, unreachable: !answered }));
   const firstByteTimer = setTimeout(timeout('first byte', firstByteMs), firstByteMs);
   const totalTimer = setTimeout(timeout(totalMs < target.timeouts.total_ms ? 'deadline' : 'total', totalMs), totalMs);
+  // The client's disconnect aborts the upstream call too. A listener, not
+  // AbortSignal.any(): that costs a new signal and its bookkeeping on every attempt.
+  const onClientGone = () => controller.abort(input.clientSignal.reason);
+  if (input.clientSignal.aborted) onClientGone();
+  else input.clientSignal.addEventListener('abort', onClientGone, { once: true });
   const finish = () => {
     clearTimeout(firstByteTimer);
     clearTimeout(totalTimer);
+    input.clientSignal.removeEventListener('abort', onClientGone);
   };
   const abortReason = () => (controller.signal.reason instanceof GatewayError ? controller.signal.reason : undefined);
 
@@ -86,7 +92,7 @@ export async function attempt(
     target,
     credential,
     requestId: input.requestId,
-    signal: AbortSignal.any([input.clientSignal, controller.signal]),
+    signal: controller.signal,
   };
 
   try {
