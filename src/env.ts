@@ -17,6 +17,10 @@ export interface Env {
   LIMITER: DurableObjectNamespace<Limiter>;
   /** Fleet-wide target health (circuit breakers, provider back-off). */
   HEALTH: DurableObjectNamespace<Health>;
+  /** The dashboard's static files (wrangler.toml `[assets]`); absent when not configured. */
+  ASSETS?: Fetcher;
+  /** Admin credential for /dashboard and /admin/api (a Worker secret); unset = dashboard disabled. */
+  GATEWAY_ADMIN_KEY?: string;
 }
 
 export function secret(env: Env, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { admin } from '../admin/routes';
 import { asGatewayError, GatewayError } from '../errors';
 import { anthropicFormat } from '../ingress/anthropic';
 import { errorResponse } from '../ingress/openai/errors';
@@ -17,6 +18,8 @@ import type { Context } from 'hono';
  */
 export const app = new Hono<AppEnv>();
 
+// The dashboard and admin API (src/admin/) answer before the call log: they are not calls.
+app.route('/', admin);
 app.use('*', callLog, config);
 // Anthropic's clients read every error in Anthropic's shape, auth errors included.
 app.use('/v1/messages/*', async (c, next) => {

@@ -40,6 +40,11 @@ async function refresh(env: Env): Promise<void> {
   }
 }
 
+/** The fleet's failing or blocked targets, read from the object itself (the admin dashboard). */
+export function fleetHealth(env: Env): Promise<TargetHealth[]> {
+  return stub(env).snapshot();
+}
+
 /** Makes sure the copy exists; refreshes a stale one without making the call wait. */
 export async function ensureFresh(env: Env, settings: Settings, ctx: Waiter): Promise<void> {
   if (fetchedAt === -Infinity) return refresh(env);
