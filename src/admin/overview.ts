@@ -7,7 +7,7 @@ import { iso, RAW_SPAN_MAX, type Range } from './range';
  * exist (percentiles from their histogram) and raw rows after them.
  */
 
-/** Error statuses and codes, over raw rows (the errors-only index calls_errors_by_ts). */
+/** Statuses >= 400 (499 included) and their codes, over raw rows (the errors-only index calls_errors_by_ts). */
 export const ERROR_CODES_SQL = `SELECT status, error_code AS code, COUNT(*) AS count FROM calls
   WHERE ts >= ?1 AND ts < ?2 AND status >= 400 GROUP BY status, error_code ORDER BY count DESC LIMIT 20`;
 

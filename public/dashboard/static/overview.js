@@ -36,7 +36,7 @@ export async function overviewPage(main) {
     h('h1', {}, 'Overview'),
     tiles,
     charts,
-    h('section', { class: 'panel' }, h('h2', {}, 'Errors by status and code'), errorTable(data.error_codes)),
+    h('section', { class: 'panel' }, h('h2', {}, 'Errors (and 499: client left) by status and code'), errorTable(data.error_codes)),
     h('p', { class: 'muted' }, `${format.time(data.range.from)} – ${format.time(data.range.to)}, ${data.range.bucket_ms / 60000}-minute buckets. ${source}`),
   );
 
