@@ -14,7 +14,8 @@ export const PAGE_HEADERS: Record<string, string> = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: with it, browsers send `Origin: null` on form posts, which the CSRF check refuses.
+  'referrer-policy': 'same-origin',
 };
 
 function escape(text: string): string {
@@ -28,6 +29,7 @@ function document(title: string, body: string, head = ''): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(title)} · Edge AI Gateway</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${STATIC}/style.css">${head}
 </head>
 ${body}

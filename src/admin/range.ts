@@ -3,7 +3,8 @@ import { GatewayError } from '../errors';
 
 /**
  * A query's time range: `?range=1h|6h|24h|7d|30d` back from now, or `?from&to` (ISO
- * 8601). Time series are cut into buckets of a fixed size (about 60 to 120 points);
+ * 8601). Time series are cut into buckets of a fixed size (at most 120 points: 10 s
+ * for up to 20 minutes, 1 minute for an hour, 15 minutes for a day, hours beyond);
  * the range is widened to whole buckets so every point covers a full bucket.
  */
 
@@ -12,7 +13,7 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 export const RANGES = { '1h': HOUR, '6h': 6 * HOUR, '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY } as const;
-const BUCKETS = [MINUTE, 5 * MINUTE, 15 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, DAY];
+const BUCKETS = [10_000, MINUTE, 5 * MINUTE, 15 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, DAY];
 const MAX_SPAN = 400 * DAY;
 
 /** Ranges longer than this read the hourly rollups (call_hours) where they exist. */
@@ -57,7 +58,7 @@ export function rangeOf(query: z.infer<typeof RangeQuery>, now: number, defaultR
   if (!(from < to)) throw new GatewayError('invalid_request', '`from` must be before `to`', { param: 'from' });
   if (to - from > MAX_SPAN) throw new GatewayError('invalid_request', 'The range may span 400 days at most', { param: 'from' });
   const span = to - from;
-  const minimum = span > RAW_SPAN_MAX ? HOUR : MINUTE;
+  const minimum = span > RAW_SPAN_MAX ? HOUR : 0;
   const bucketMs = BUCKETS.find((b) => b >= minimum && span / b <= 120) ?? DAY;
   from = Math.floor(from / bucketMs) * bucketMs;
   to = Math.ceil(to / bucketMs) * bucketMs;

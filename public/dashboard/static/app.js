@@ -10,11 +10,16 @@ const PAGES = { overview: overviewPage, keys: keysPage, providers: providersPage
 const main = document.getElementById('main');
 const range = document.getElementById('range');
 const params = new URLSearchParams(location.search);
-range.value = params.get('range') ?? '24h';
+const custom = params.has('from') || params.has('to');
+if (custom) range.prepend(new Option('Custom range', 'custom'));
+range.value = custom ? 'custom' : (params.get('range') ?? '24h');
 
 // The chosen range follows the navigation from page to page.
+const carried = new URLSearchParams();
+for (const name of custom ? ['from', 'to'] : ['range']) if (params.has(name)) carried.set(name, params.get(name));
+if (!custom) carried.set('range', range.value);
 for (const link of document.querySelectorAll('header nav a')) {
-  link.href = `${link.getAttribute('href')}?range=${encodeURIComponent(range.value)}`;
+  link.href = `${link.getAttribute('href')}?${carried}`;
 }
 
 range.addEventListener('change', () => {
@@ -26,12 +31,12 @@ range.addEventListener('change', () => {
   location.search = next.toString();
 });
 
-const render = PAGES[document.body.dataset.page];
-if (!params.has('range') && !params.has('from') && document.body.dataset.page !== 'call') {
+const renderPage = PAGES[document.body.dataset.page];
+if (!params.has('range') && !custom && document.body.dataset.page !== 'call') {
   params.set('range', range.value);
   history.replaceState(null, '', `${location.pathname}?${params}`);
 }
-render(main)
+renderPage(main)
   .then(() => document.body.setAttribute('data-ready', 'true'))
   .catch((error) => {
     showError(main, error);

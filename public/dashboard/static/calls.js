@@ -1,5 +1,5 @@
 // Calls: the newest calls with filters and "older" paging; and one call's detail.
-import { api, format, h, query, table } from './lib.js';
+import { api, format, h, query, render, table } from './lib.js';
 
 const FILTERS = ['key', 'model', 'status', 'cache', 'tag'];
 
@@ -12,14 +12,14 @@ function filterForm() {
   return h(
     'form',
     { class: 'filters', method: 'get', action: '/dashboard/calls' },
-    params.get('range') ? h('input', { type: 'hidden', name: 'range', value: params.get('range') }) : null,
+    ['range', 'from', 'to'].map((name) => (params.get(name) ? h('input', { type: 'hidden', name, value: params.get(name) }) : null)),
     input('key', 'Key', 'any'),
     input('model', 'Model', 'any'),
     select('status', 'Status', [['', 'any'], ['2xx', '2xx'], ['error', 'errors'], ['4xx', '4xx'], ['5xx', '5xx'], ['499', '499 (client left)']]),
     select('cache', 'Cache', [['', 'any'], ['HIT', 'HIT'], ['MISS', 'MISS'], ['REFRESH', 'REFRESH'], ['BYPASS', 'BYPASS']]),
     input('tag', 'Metadata tag', 'name:value'),
     h('button', { type: 'submit', class: 'primary' }, 'Filter'),
-    h('a', { href: `/dashboard/calls${params.get('range') ? `?range=${params.get('range')}` : ''}` }, 'Clear'),
+    h('a', { href: `/dashboard/calls?${query(Object.fromEntries(FILTERS.map((name) => [name, null])))}` }, 'Clear'),
   );
 }
 
@@ -45,7 +45,7 @@ export async function callsPage(main) {
   const list = table(COLUMNS, []);
   list.querySelector('tbody').replaceWith(body);
   const note = h('p', { class: 'muted' });
-  main.replaceChildren(h('h1', {}, 'Calls'), filterForm(), h('section', { class: 'panel' }, list), h('p', {}, more), note);
+  render(main, h('h1', {}, 'Calls'), filterForm(), h('section', { class: 'panel' }, list), h('p', {}, more), note);
 
   let cursor = null;
   async function load() {
@@ -65,7 +65,8 @@ export async function callPage(main) {
   const id = decodeURIComponent(location.pathname.split('/').pop());
   const { call, attempts } = await api(`calls/${encodeURIComponent(id)}`, new URLSearchParams());
   const fields = Object.entries(call).filter(([name]) => name !== 'metadata');
-  main.replaceChildren(
+  render(
+    main,
     h('h1', {}, `Call ${call.request_id}`),
     h('p', {}, h('a', { href: '/dashboard/calls' }, '← All calls')),
     h('section', { class: 'panel' }, h('dl', { class: 'fields' }, fields.map(([name, value]) => [h('dt', {}, name), h('dd', {}, value ?? '–')]))),

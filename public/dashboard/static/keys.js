@@ -1,5 +1,5 @@
 // Keys: traffic, spend against budget, refusals and top models per caller key.
-import { api, format, h, query, table } from './lib.js';
+import { api, format, h, query, render, table } from './lib.js';
 
 function budgetCell(period) {
   if (period.limit_usd === null) return `${format.usd(period.spent_usd)} (no budget)`;
@@ -15,14 +15,15 @@ function budgetCell(period) {
 export async function keysPage(main) {
   const data = await api('keys');
   const link = (key) => h('a', { href: `/dashboard/calls?${query({ key, cursor: null })}` }, key);
-  main.replaceChildren(
+  render(
+    main,
     h('h1', {}, 'Keys'),
     h(
       'section',
       { class: 'panel' },
       table(
         [
-          ['Key', (k) => (k.key_id === null ? h('span', { class: 'muted' }, '(no key: failed authentication)') : link(k.key_id))],
+          ['Key', (k) => (k.key_id === null ? h('span', { class: 'muted' }, '(no key: failed authentication, /healthz)') : link(k.key_id))],
           ['Requests', (k) => format.count(k.requests), 'num'],
           ['Errors', (k) => format.count(k.errors), 'num'],
           ['Refused by limits', (k) => h('span', { title: Object.entries(k.refusals.by_rule).map(([r, n]) => `${r}: ${n}`).join('\n') }, format.count(k.refusals.total)), 'num'],

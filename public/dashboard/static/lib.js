@@ -9,7 +9,7 @@ export function h(tag, attrs = {}, ...children) {
     if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -55,6 +55,11 @@ export function table(columns, rows, rowClass = () => null) {
     h('thead', {}, h('tr', {}, columns.map(([title, , cls]) => h('th', { class: cls }, title)))),
     h('tbody', {}, rows.map((row) => h('tr', { class: rowClass(row) }, columns.map(([, cell, cls]) => h('td', { class: cls }, cell(row)))))),
   );
+}
+
+/** Replaces the page's content; null and false entries (optional sections) are left out. */
+export function render(main, ...nodes) {
+  main.replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined && node !== false));
 }
 
 export function showError(main, error) {

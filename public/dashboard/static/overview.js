@@ -1,6 +1,6 @@
 // Overview: headline figures and time series over the chosen range.
 import { clearCharts, timeChart } from './charts.js';
-import { api, format, h, table } from './lib.js';
+import { api, format, h, render, table } from './lib.js';
 
 // Each tile names its field in the API's totals (data-metric), and carries the raw value (data-value).
 const TILES = [
@@ -32,12 +32,13 @@ export async function overviewPage(main) {
     data.percentiles === 'exact'
       ? 'Raw call rows; exact percentiles.'
       : `Hourly rollups${data.rollups_until ? ` until ${format.time(data.rollups_until)}` : ''} and raw rows after; percentiles from the latency histogram.`;
-  main.replaceChildren(
+  render(
+    main,
     h('h1', {}, 'Overview'),
     tiles,
     charts,
     h('section', { class: 'panel' }, h('h2', {}, 'Errors (and 499: client left) by status and code'), errorTable(data.error_codes)),
-    h('p', { class: 'muted' }, `${format.time(data.range.from)} – ${format.time(data.range.to)}, ${data.range.bucket_ms / 60000}-minute buckets. ${source}`),
+    h('p', { class: 'muted' }, `${format.time(data.range.from)} – ${format.time(data.range.to)}, ${bucketName(data.range.bucket_ms)} buckets. ${source}`),
   );
 
   const chart = (title, lines, options) => {
@@ -82,4 +83,10 @@ function errorTable(rows) {
     ],
     rows,
   );
+}
+
+function bucketName(ms) {
+  if (ms < 60_000) return `${ms / 1000}-second`;
+  if (ms < 3_600_000) return `${ms / 60_000}-minute`;
+  return ms < 86_400_000 ? `${ms / 3_600_000}-hour` : `${ms / 86_400_000}-day`;
 }

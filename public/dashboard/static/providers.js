@@ -1,11 +1,12 @@
 // Providers and their targets: attempts, failures, failovers, latency, breaker state.
-import { api, format, h, table } from './lib.js';
+import { api, format, h, render, table } from './lib.js';
 
 const STATES = { closed: 'closed', open: 'open', half_open: 'half open' };
 
 export async function providersPage(main) {
   const data = await api('providers');
-  main.replaceChildren(
+  render(
+    main,
     h('h1', {}, 'Providers'),
     data.health_error ? h('p', { class: 'problem' }, data.health_error) : null,
     h(
