@@ -280,7 +280,7 @@ beforeAll(async () => {
     insertCall({ request_id: 'w5', ts: at('10:02:30'), ...openai, stream: 1, stream_cut: 1, status: 499, error_code: 'client_closed', latency_ms: 700, attempts: 1 }),
     insertCall({
       request_id: 'w6', ts: at('10:03:00'), key_id: 'team-b', endpoint: 'embeddings', model: 'embed-test', provider: 'openai', upstream_model: 'text-embedding-test',
-      status: 200, latency_ms: 20, ttfb_ms: 15, prompt_tokens: 8, completion_tokens: 0, attempts: 1, cost_usd: 0.00001, metadata: '{"team":"search","tier":2,"beta":true}',
+      status: 200, latency_ms: 20, ttfb_ms: 15, prompt_tokens: 8, completion_tokens: 0, attempts: 1, cost_usd: 0.00001, metadata: '{"team":"search","tier":2,"beta":true,"cost-center":"ml"}',
     }),
     insertCall({ request_id: 'w7', ts: at('10:04:00'), key_id: null, model: null, status: 401, error_code: 'invalid_api_key', latency_ms: 2 }),
     insertAttempt('w1', 1, at('10:00:05'), 'openai', 'gpt-test', 200, null, 90),
@@ -409,11 +409,11 @@ describe('the admin API numbers', () => {
     expect(await ids('status=200')).toEqual(['w6', 'w2', 'w1']);
     expect(await ids('cache=HIT')).toEqual(['w2']);
     expect(await ids('model=gpt-test&status=2xx&cache=MISS')).toEqual(['w1']);
-    for (const tag of ['team:search', 'tier:2', 'beta:true', 'team']) expect(await ids(`tag=${encodeURIComponent(tag)}`)).toEqual(['w6']);
+    for (const tag of ['team:search', 'tier:2', 'beta:true', 'team', 'cost-center:ml']) expect(await ids(`tag=${encodeURIComponent(tag)}`)).toEqual(['w6']);
     for (const tag of ['team:other', 'beta:false', 'missing']) expect(await ids(`tag=${tag}`)).toEqual([]);
 
     const first = await api(`/admin/api/calls?${inW}&limit=3`);
-    expect(first.calls[1]).toMatchObject({ request_id: 'w6', metadata: { team: 'search', tier: 2, beta: true } });
+    expect(first.calls[1]).toMatchObject({ request_id: 'w6', metadata: { team: 'search', tier: 2, beta: true, 'cost-center': 'ml' } });
     const second = await api(`/admin/api/calls?${inW}&limit=3&cursor=${first.next_cursor}`);
     const third = await api(`/admin/api/calls?${inW}&limit=3&cursor=${second.next_cursor}`);
     expect([first, second, third].map((page) => page.calls.map((c: { request_id: string }) => c.request_id))).toEqual([

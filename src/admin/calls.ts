@@ -14,7 +14,8 @@ const COLUMNS = `request_id, ts, key_id, endpoint, model, provider, upstream_mod
   cache_status, cost_usd, saved_usd, limit_status, limited_by, metadata`;
 
 const STATUS = /^(2xx|4xx|5xx|499|error|[1-5]\d\d)$/;
-const TAG_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+// As metadata tags are named (logdata's config/log-schema.ts TAG_NAME); quoted in the JSON path below.
+const TAG_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export const CallsQuery = RangeQuery.extend({
   key: z.string().min(1).max(64).optional(),
@@ -43,7 +44,7 @@ function statusCondition(status: string): { sql: string; params: (string | numbe
 function tagCondition(tag: string): { sql: string; params: string[] } {
   const colon = tag.indexOf(':');
   const name = colon < 0 ? tag : tag.slice(0, colon);
-  if (!TAG_NAME.test(name)) throw new GatewayError('invalid_request', 'A tag name is 1-64 letters, digits, or _ . : -', { param: 'tag' });
+  if (!TAG_NAME.test(name)) throw new GatewayError('invalid_request', 'Tag names are 1-64 letters, digits, _ or -, starting with a letter', { param: 'tag' });
   const path = `$."${name}"`;
   if (colon < 0) return { sql: 'json_type(metadata, ?) IS NOT NULL', params: [path] };
   // Tags are strings, numbers or booleans: compare their text (true/false as written).
