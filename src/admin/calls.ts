@@ -119,7 +119,8 @@ export async function listCalls(db: D1Database, range: Range, filter: CallsFilte
 export async function callDetail(db: D1Database, requestId: string) {
   if (!/^[\w-]{1,64}$/.test(requestId)) throw new GatewayError('invalid_request', 'Invalid request id', { param: 'id' });
   const [call, attempts] = await db.batch([
-    db.prepare(`SELECT ${COLUMNS} FROM calls WHERE request_id = ?`).bind(requestId),
+    // Every column: the detail shows whatever the log records, columns added later included.
+    db.prepare('SELECT * FROM calls WHERE request_id = ?').bind(requestId),
     db.prepare('SELECT n, provider, model, status, error_code, latency_ms, wait_ms, decision FROM attempts WHERE request_id = ? ORDER BY n').bind(requestId),
   ]);
   const row = call!.results[0] as { metadata?: unknown } | undefined;
