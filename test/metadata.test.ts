@@ -16,7 +16,7 @@ async function metadataOf(requestId: string): Promise<unknown> {
 
 describe('metadata tags', () => {
   it('stores the tags a caller sends in x-gateway-metadata, queryable with json_extract, and does not forward them', async () => {
-    const tags = { user: 'u-42', feature: 'search', attempt: 3, beta: true };
+    const tags = { user: 'u-42', feature: 'search', attempt: 3, beta: true, 'ab-test': 'b' };
     const tagged = client().withOptions({ defaultHeaders: { 'x-gateway-metadata': JSON.stringify(tags) } });
     const { data, response } = await tagged.chat.completions.create(ask('tag me')).withResponse();
     expect(data.choices[0]!.message.content).toBe('echo: tag me');
@@ -24,10 +24,11 @@ describe('metadata tags', () => {
     expect(await metadataOf(id)).toEqual(tags);
 
     const found = await testEnv.DB.prepare(
-      `SELECT json_extract(metadata, '$.user') AS user, json_extract(metadata, '$.attempt') AS attempt, json_extract(metadata, '$.beta') AS beta
+      `SELECT json_extract(metadata, '$.user') AS user, json_extract(metadata, '$.attempt') AS attempt, json_extract(metadata, '$.beta') AS beta,
+         json_extract(metadata, '$.ab-test') AS variant
        FROM calls WHERE request_id = ?1 AND json_extract(metadata, '$.feature') = 'search'`,
     ).bind(id).first();
-    expect(found).toEqual({ user: 'u-42', attempt: 3, beta: 1 });
+    expect(found).toEqual({ user: 'u-42', attempt: 3, beta: 1, variant: 'b' });
 
     const [seen] = await upstreamSaw(id);
     expect(Object.keys(seen!.headers)).not.toContain('x-gateway-metadata');

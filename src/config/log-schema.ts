@@ -10,7 +10,7 @@ export const METADATA_MAX_BYTES = 1024;
 export const METADATA_MAX_TAGS = 16;
 
 /** Tag names are plain words, so `json_extract(metadata, '$.<name>')` needs no quoting. */
-const TAG_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+export const TAG_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const TAG_NAME_RULE = 'tag names must be 1-64 letters, digits, _ or -, starting with a letter';
 
 export const MetadataSchema = z

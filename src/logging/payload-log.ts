@@ -13,8 +13,9 @@ import { redactJson, redactor, type Redact } from './redact';
 const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text).length;
 
-export function payloadKey(record: Pick<CallRecord, 'startedAt' | 'requestId'>): string {
-  return `${new Date(record.startedAt).toISOString().slice(0, 10)}/${record.requestId}.json`;
+/** The R2 key of a call's payload, from its `calls.request_id` and `calls.ts`. */
+export function payloadKey(requestId: string, ts: string): string {
+  return `${ts.slice(0, 10)}/${requestId}.json`;
 }
 
 export function logPayload(env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }, config: GatewayConfig, record: CallRecord): void {
@@ -34,7 +35,7 @@ export function logPayload(env: Env, ctx: { waitUntil(promise: Promise<unknown>)
   }
   ctx.waitUntil(
     bucket
-      .put(payloadKey(record), text, { httpMetadata: { contentType: 'application/json' } })
+      .put(payloadKey(record.requestId, new Date(record.startedAt).toISOString()), text, { httpMetadata: { contentType: 'application/json' } })
       .catch((error: unknown) => console.error(`payload log: request ${record.requestId} not stored: ${String(error)}`)),
   );
 }
