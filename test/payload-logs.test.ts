@@ -1,13 +1,11 @@
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import worker from '../src/index';
 import { parseConfig } from '../src/config/load';
 import { newCallRecord } from '../src/logging/call-record';
 import { PayloadCapture } from '../src/logging/payload-capture';
 import { payloadDocument } from '../src/logging/payload-log';
 import { KEYS, PROVIDER_SECRETS } from './support/constants';
-import { BASE, client, logRow, postJson, sseData, testEnv, upstreamSaw } from './support/gateway';
+import { BASE, client, inWorker, logRow, postJson, sseData, testEnv, upstreamSaw } from './support/gateway';
 import { testGatewayConfig } from './support/test-config';
 
 const PAYLOADS_KEY = 'sk-gw-payloads-0123456789';
@@ -213,19 +211,17 @@ describe('payload logs', () => {
     const original = console.error;
     console.error = (...args: unknown[]) => errors.push(args.join(' '));
     try {
-      const ctx = createExecutionContext();
-      const res = await worker.fetch(
-        new Request(`${BASE}/v1/chat/completions`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${PAYLOADS_KEY}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'r2 down' }] }),
-        }),
-        { ...testEnv, PAYLOADS: broken },
-        ctx,
-      );
+      const request = new Request(`${BASE}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PAYLOADS_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'r2 down' }] }),
+      });
+      const { res, answer } = await inWorker({ PAYLOADS: broken }, async (fetch) => {
+        const res = await fetch(request);
+        return { res, answer: await res.json() };
+      });
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ choices: [{ message: { content: 'echo: r2 down' } }] });
-      await waitOnExecutionContext(ctx);
+      expect(answer).toMatchObject({ choices: [{ message: { content: 'echo: r2 down' } }] });
       const id = res.headers.get('x-request-id')!;
       expect(errors).toEqual([`payload log: request ${id} not stored: Error: R2 is down`]);
       expect(await logRow(id)).toMatchObject({ status: 200, key_id: 'payloads' });
