@@ -106,6 +106,21 @@ describe('payload logs', () => {
     });
   });
 
+  it('store a call of another API (Anthropic Messages) in the gateway\'s internal OpenAI shape', async () => {
+    const content = unique('messages');
+    const res = await postJson('/v1/messages', { model: 'gpt-test', max_tokens: 50, system: 'Be brief.', messages: [{ role: 'user', content }] }, null, {
+      'x-api-key': PAYLOADS_KEY,
+      'anthropic-version': '2023-06-01',
+    });
+    expect(await res.json()).toMatchObject({ type: 'message', content: [{ type: 'text', text: `echo: ${content}` }] });
+    const id = res.headers.get('x-request-id')!;
+    const { doc } = await payloadOf(id);
+    expect(doc).toMatchObject({ endpoint: 'messages', key_id: 'payloads', status: 200 });
+    // What went upstream, and what the pipeline answered before the Messages format re-shaped it.
+    expect(doc.request).toEqual((await upstreamSaw(id))[0]!.body);
+    expect(doc.response).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: `echo: ${content}` } }] });
+  });
+
   it('store the cached answer of a cache hit', async () => {
     const body = { model: 'logged-cached', messages: [{ role: 'user', content: unique('cache me') }], temperature: 0 };
     const first = await postJson('/v1/chat/completions', body);
