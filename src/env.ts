@@ -13,6 +13,8 @@ export interface Env {
   DB: D1Database;
   /** Response cache. */
   CACHE: KVNamespace;
+  /** Opt-in payload logs (src/logging/payload-log.ts); only read when a key or model logs payloads. */
+  PAYLOADS?: R2Bucket;
   /** Per-key limiter Durable Object. */
   LIMITER: DurableObjectNamespace<Limiter>;
   /** Fleet-wide target health (circuit breakers, provider back-off). */

@@ -10,6 +10,8 @@ const CODES = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
   unsupported_endpoint: { status: 400, type: 'invalid_request_error' },
+  // x-gateway-metadata (or cf-aig-metadata) that is not a small flat JSON object of tags.
+  invalid_metadata: { status: 400, type: 'invalid_request_error' },
   missing_api_key: { status: 401, type: 'invalid_request_error' },
   invalid_api_key: { status: 401, type: 'invalid_request_error' },
   model_not_allowed: { status: 403, type: 'invalid_request_error' },

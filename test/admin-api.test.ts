@@ -566,3 +566,19 @@ describe('the admin API over calls logged through the gateway', () => {
     expect(body.keys.find((k: { key_id: string }) => k.key_id === 'team-a')).toMatchObject({ requests: 4, top_models: [{ model: 'gpt-test', requests: 4 }] });
   });
 });
+
+// Last: it applies retention to this file's 2020 rows.
+describe('maintenance on demand', () => {
+  it('runs what the cron runs for the admin key only, and reports it', async () => {
+    expect((await admin('/admin/api/maintenance', { method: 'POST' })).status).toBe(401);
+    const before = await testEnv.DB.prepare("SELECT COUNT(*) AS n FROM calls WHERE ts < '2021-01-01'").first<{ n: number }>();
+    expect(before!.n).toBeGreaterThan(0);
+    const response = await admin('/admin/api/maintenance', { method: 'POST', headers: bearer });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as Record<string, unknown>;
+    expect(report).toMatchObject({ deletedCalls: expect.any(Number), rolledHours: expect.arrayContaining(["2020-05-06T10:00:00.000Z"]), done: true });
+    // Rows years past the 30-day retention are gone once their hours are rolled up.
+    const after = await testEnv.DB.prepare("SELECT COUNT(*) AS n FROM calls WHERE ts < '2021-01-01'").first<{ n: number }>();
+    expect(after!.n).toBeLessThan(before!.n);
+  });
+});

@@ -1,3 +1,4 @@
+import { LATENCY_BUCKETS_MS } from '../logging/rollup-shape';
 import { HOUR, iso } from './range';
 
 /**
@@ -13,7 +14,7 @@ import { HOUR, iso } from './range';
  */
 
 /** Upper bounds (ms, inclusive) of the latency histogram's bins, as in call_hours.latency_hist. */
-export const LATENCY_BOUNDS = [50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, Infinity];
+export const LATENCY_BOUNDS = [...LATENCY_BUCKETS_MS, Infinity];
 
 export interface Sums {
   calls: number;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TAG_NAME } from '../config/log-schema';
 import { GatewayError } from '../errors';
 import { iso, type Range, RangeQuery } from './range';
 
@@ -14,8 +15,6 @@ const COLUMNS = `request_id, ts, key_id, endpoint, model, provider, upstream_mod
   cache_status, cost_usd, saved_usd, limit_status, limited_by, metadata`;
 
 const STATUS = /^(2xx|4xx|5xx|499|error|[1-5]\d\d)$/;
-// As metadata tags are named (logdata's config/log-schema.ts TAG_NAME); quoted in the JSON path below.
-const TAG_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export const CallsQuery = RangeQuery.extend({
   key: z.string().min(1).max(64).optional(),

@@ -7,6 +7,7 @@ import { clientIp, countFailure, refuseIfBlocked } from '../limits/auth-failures
 import {
   adminSecret, clearedSessionCookie, isAdminKey, issueSession, presented, sameOrigin, sessionCookie, type Credential,
 } from './auth';
+import { runMaintenance } from '../logging/maintenance';
 import { callDetail, CallsQuery, listCalls } from './calls';
 import { keysReport } from './keys';
 import { overview } from './overview';
@@ -131,6 +132,7 @@ admin.get('/admin/api', (c) =>
       'GET /admin/api/providers?range=…',
       'GET /admin/api/calls?range=…&key=&model=&status=2xx|4xx|5xx|499|error|<code>&cache=HIT|MISS|REFRESH|BYPASS&tag=name:value&limit=&cursor=',
       'GET /admin/api/calls/<request id>',
+      'POST /admin/api/maintenance (roll finished hours, apply retention: what the cron does)',
     ],
   }),
 );
@@ -158,6 +160,7 @@ admin.get('/admin/api/calls', async (c) => {
 });
 
 admin.get('/admin/api/calls/:id', async (c) => json(c, await callDetail(c.env.DB, c.req.param('id'))));
+admin.post('/admin/api/maintenance', async (c) => json(c, await runMaintenance(c.env, Date.now())));
 
 admin.all('/admin/*', (c) => {
   throw new GatewayError('unknown_url', `Invalid URL (${c.req.method} ${c.req.path}); GET /admin/api lists the admin API`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CacheRouteSchema, CacheSettingsSchema } from './cache-schema';
 import { RetrySchema, RoutingSettingsSchema, StrategySchema, TimeoutsSchema, WeightedTargetSchema } from './routing-schema';
 import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
+import { LogSettingsSchema, MetadataSchema } from './log-schema';
 import { secretName } from './provider-schema';
 import { ProviderConfigSchema } from '../providers/registry';
 
@@ -31,6 +32,8 @@ export const ModelSchema = z
     failover_on: z.array(z.number().int().min(400).max(599)).optional(),
     description: z.string().optional(),
     cache: CacheRouteSchema.optional(),
+    /** Store the request and answer of every call to this alias (payload logs, README). */
+    log_payloads: z.boolean().default(false),
   })
   .superRefine((model, ctx) => {
     if (!model.targets === !model.tiers) {
@@ -58,14 +61,13 @@ export const KeySchema = z.strictObject({
   cache_scope: name.optional(),
   /** Overrides `limits.defaults` field by field; `models` adds per-model rules for this key. */
   limits: KeyLimitsSchema.extend({ models: z.record(z.string().min(1), KeyModelLimitsSchema).optional() }).optional(),
+  /** Tags on every call of this key; the caller's x-gateway-metadata adds tags but cannot change these. */
+  metadata: MetadataSchema.optional(),
+  /** Store the request and answer of every call of this key (payload logs, README). */
+  log_payloads: z.boolean().default(false),
 });
 
-export const LogSettingsSchema = z.strictObject({
-  /** Calls written in one D1 statement at most (their attempts go in a second one, same batch). */
-  batch_size: z.number().int().min(1).max(100).default(50),
-  /** How long a row may wait for others before its batch is written. */
-  flush_ms: z.number().int().min(0).max(10_000).default(10),
-});
+export { LogSettingsSchema };
 
 export const GatewayConfigSchema = z
   .strictObject({

@@ -4,6 +4,8 @@ import { loadConfig } from '../config/load';
 import { GatewayError } from '../errors';
 import { clientIp, countFailure, refuseIfBlocked } from '../limits/auth-failures';
 import { newCallRecord } from '../logging/call-record';
+import { callMetadata } from '../logging/metadata';
+import { logPayload } from '../logging/payload-log';
 import { endCall } from '../pipeline/end-call';
 import type { AppEnv } from './context';
 
@@ -26,7 +28,9 @@ export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) 
   const finish = () => {
     if (finished) return;
     finished = true;
-    endCall({ env: c.env, ctx, config: c.get('config'), record: record, admission: c.get('admission') });
+    const config = c.get('config');
+    endCall({ env: c.env, ctx, config, record: record, admission: c.get('admission') });
+    if (record.payload && config) logPayload(c.env, ctx, config, record);
   };
   // A client that leaves before the response exists: workerd cancels the handler's
   // pending I/O (the upstream call with it), so `next()` may never return. The call
@@ -104,6 +108,8 @@ export const auth = createMiddleware<AppEnv>(async function auth(c, next) {
     });
   }
   c.set('caller', caller);
-  c.get('record').keyId = caller.keyId;
+  const record = c.get('record');
+  record.keyId = caller.keyId;
+  record.metadata = callMetadata(c.req.raw.headers, caller.policy.metadata);
   await next();
 });

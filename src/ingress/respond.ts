@@ -4,6 +4,7 @@ import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import { estimateTokens } from '../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../logging/call-record';
+import { payloadTap } from '../logging/payload-capture';
 import type { CallResult } from '../pipeline/run-call';
 import { replayStream } from '../streaming/answer-stream';
 import { relay } from '../streaming/relay';
@@ -39,6 +40,7 @@ export function respond({ format, result, record, operation, body, config, strea
   if (result.from === 'cache') {
     const entry = result.cache.hit!;
     recordHit(entry, record);
+    record.payload?.answered(entry.body);
     const headers = { ...result.headers, ...hitHeaders(entry) };
     if (!stream) return new Response(format.answer(entry.body, undefined), { headers: { ...headers, ...JSON_HEADERS } });
     return new Response(replayStream(entry.endpoint, entry.body, format.framer()), { headers: { ...headers, ...SSE_HEADERS } });
@@ -55,11 +57,12 @@ export function respond({ format, result, record, operation, body, config, strea
     const usage = readUsage(served.json?.usage);
     if (usage) recordUsage(record, usage);
     cache.offer(served.json, served.target);
+    record.payload?.answered(served.json);
     return new Response(format.answer(served.json!, served.text), { headers: { ...headers, ...JSON_HEADERS } });
   }
   // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
   const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
-  const tap = cache.tap(served.target);
+  const tap = payloadTap(record, operation, cache.tap(served.target));
   const framer = format.framer();
   return new Response(relay({ served, record, framer, clientSignal, estimatePrompt, tap, onEnd: endLater() }), { headers: { ...headers, ...SSE_HEADERS } });
 }

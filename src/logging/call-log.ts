@@ -1,5 +1,4 @@
-import type { z } from 'zod';
-import type { LogSettingsSchema } from '../config/schema';
+import type { LogSettings } from '../config/log-schema';
 import { upstreamCalls, type CallRecord } from './call-record';
 
 /**
@@ -10,8 +9,6 @@ import { upstreamCalls, type CallRecord } from './call-record';
  * request). Nothing here throws into a call: failures are retried once, then the
  * rows are counted as lost and reported.
  */
-
-export type LogSettings = z.infer<typeof LogSettingsSchema>;
 
 type Values = (string | number | null)[];
 
@@ -46,6 +43,8 @@ const CALL_COLUMNS: [string, (record: CallRecord, ts: string, endedAt: number) =
   ['usage_source', (r) => (r.promptTokens === null && r.completionTokens === null ? null : r.usageSource)],
   // Prompt tokens written to the provider's prompt cache (migrations/0007).
   ['cache_write_tokens', (r) => r.cacheWriteTokens],
+  // The call's tags as JSON (migrations/0008, src/logging/metadata.ts).
+  ['metadata', (r) => r.metadata],
 ];
 
 const ATTEMPT_COLUMNS = ['request_id', 'n', 'ts', 'provider', 'model', 'status', 'error_code', 'latency_ms', 'wait_ms', 'decision'];

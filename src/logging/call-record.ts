@@ -1,3 +1,5 @@
+import type { PayloadCapture } from './payload-capture';
+
 /**
  * What the gateway remembers about one call while serving it; becomes one row of
  * the `calls` table (migrations/0001_create_calls.sql, docs/storage.md).
@@ -71,6 +73,10 @@ export interface CallRecord {
   limitStatus: string | null;
   /** The rule that refused the call. */
   limitedBy: string | null;
+  /** The call's tags as JSON (metadata.ts), null when none. */
+  metadata: string | null;
+  /** Set when this call's request and answer are to be stored (payload-capture.ts). */
+  payload?: PayloadCapture | undefined;
 }
 
 export function newCallRecord(requestId: string, endpoint: string): CallRecord {
@@ -98,5 +104,6 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     savedUsd: null,
     limitStatus: null,
     limitedBy: null,
+    metadata: null,
   };
 }

@@ -6,6 +6,7 @@ import type { Operation } from '../core/operation';
 import type { Env } from '../env';
 import { admit, type Admission } from '../limits/admission';
 import type { CallRecord } from '../logging/call-record';
+import { capturePayload } from '../logging/payload-capture';
 import { chaosFrom } from '../routing/chaos';
 import { dispatch, type Served } from '../routing/dispatch';
 import { authorize, resolveModel } from '../routing/resolve';
@@ -47,6 +48,7 @@ export async function runCall(input: CallInput): Promise<CallResult> {
   record.stream = input.stream;
   const route = resolveModel(config, input.model);
   authorize(input.caller.policy, route);
+  record.payload = capturePayload(config, input.caller.policy, input.model, body);
   // The limiter's round trip and the cache's KV read do not depend on each other: both
   // at once. The cache waits for the admission before it joins or leads a flight, so a
   // refused call is refused at once and never leaves a flight behind.

@@ -128,6 +128,10 @@ export function testGatewayConfig(port: number) {
       'exact-fleet-alias': { targets: [{ provider: 'fixture', model: 'exact-fleet-direct' }] },
       'priced-chat': { targets: [{ provider: 'fixture', model: 'priced-chat' }] },
       'half-priced': { targets: [{ provider: 'fixture', model: 'priced-chat' }, { provider: 'fixture', model: 'unpriced-chat' }] },
+      // Payload logs and metadata (test/payload-logs.test.ts, test/metadata.test.ts).
+      'logged-chat': { targets: [{ provider: 'openai', model: 'gpt-test' }], log_payloads: true },
+      'logged-cached': { targets: [{ provider: 'openai', model: 'gpt-test' }], log_payloads: true, cache: { enabled: true } },
+      'logged-cut': { targets: [{ provider: 'fixture', model: 'fault-reset-stream' }], log_payloads: true },
       ...native.models,
     },
     keys: {
@@ -138,6 +142,8 @@ export function testGatewayConfig(port: number) {
       // Two tenants sharing one cache scope.
       'tenant-x1': { secrets: ['KEY_TENANT_X1'], cache_scope: 'tenant-x' },
       'tenant-x2': { secrets: ['KEY_TENANT_X2'], cache_scope: 'tenant-x' },
+      tagged: { secrets: ['KEY_TAGGED'], metadata: { team: 'search', tier: 2 } },
+      payloads: { secrets: ['KEY_PAYLOADS'], log_payloads: true },
     },
     limits: {
       models: {
@@ -160,7 +166,7 @@ export function testGatewayConfig(port: number) {
       'plain/echo': { input_per_mtok: 10, output_per_mtok: 30 },
       ...native.prices,
     },
-    log: { batch_size: 20, flush_ms: 5 },
+    log: { batch_size: 20, flush_ms: 5, redact_patterns: ['ticket-[0-9]{6}'], payload_max_bytes: 16_384 },
     // Tests of one behaviour should not trip another: no retries, breakers and retry
     // budget out of reach, unless a test's alias or provider asks for them.
     routing: {
@@ -242,6 +248,8 @@ export function testBindings(port: number): Record<string, unknown> {
     KEY_CHAOS: 'sk-chaos-monkey',
     KEY_TENANT_X1: 'sk-tenant-x1',
     KEY_TENANT_X2: 'sk-tenant-x2',
+    KEY_TAGGED: 'sk-gw-tagged-0123456789',
+    KEY_PAYLOADS: 'sk-gw-payloads-0123456789',
     ...Object.fromEntries(Object.keys(LIMITED_KEYS).map((id) => [secretName(id), `sk-limited-${id}`])),
     UPSTREAM_ORIGIN: `http://127.0.0.1:${port}`,
   };
