@@ -1,0 +1,506 @@
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { GEMINI_API_KEY, GEMINI_PRICES, GEMINI_REVOKED_KEY } from './support/gemini-config';
+import { client, logRow, postJson, sseData, upstreamSaw, type RecordedRequest } from './support/gateway';
+
+/**
+ * The `gemini` provider (src/providers/gemini/) through the real openai client,
+ * against the Gemini fixture (test/fixtures/native/gemini.ts): the native request
+ * Gemini received, and the OpenAI-shaped answer the client got.
+ */
+
+type Seen = RecordedRequest & { query: Record<string, string> };
+type ErrorBody = { error: { message: string; type: string; param: string | null; code: string } };
+
+async function seenBy(id: string): Promise<Seen> {
+  const seen = (await upstreamSaw(id)) as Seen[];
+  expect(seen).toHaveLength(1);
+  return seen[0]!;
+}
+
+function decodeFloats(text: string): number[] {
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return Array.from(new Float32Array(bytes.buffer));
+}
+
+/** The signature the fixture's thinking model puts on a turn's first function call (gemini-check.ts). */
+const signature = (name: string) => btoa(`fixture-thought:${name}`);
+
+const weather = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'Weather by city',
+    parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'], additionalProperties: false },
+  },
+};
+const time = { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } };
+
+describe('gemini: chat', () => {
+  it('translates a chat to generateContent and back, key in the header only, usage and cost logged', async () => {
+    const { data, response } = await client()
+      .chat.completions.create({ model: 'gemini-chat', messages: [{ role: 'user', content: 'hello there gemini' }] })
+      .withResponse();
+    const id = response.headers.get('x-request-id')!;
+    expect(data).toMatchObject({
+      id: `chatcmpl-${id}`,
+      object: 'chat.completion',
+      model: 'gemini-2.5-flash',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Gemini heard: hello there gemini' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
+    });
+    expect(response.headers.get('x-gateway-provider')).toBe('gemini');
+
+    const seen = await seenBy(id);
+    expect(seen.path).toBe('/gemini/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(seen.query).toEqual({});
+    expect(seen.headers['x-goog-api-key']).toBe(GEMINI_API_KEY);
+    expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'hello there gemini' }] }] });
+
+    const row = await logRow(id);
+    expect(row).toMatchObject({ provider: 'gemini', upstream_model: 'gemini-2.5-flash', status: 200, prompt_tokens: 3, completion_tokens: 5 });
+    const price = GEMINI_PRICES['gemini/gemini-2.5-flash'];
+    expect(row.cost_usd).toBeCloseTo((3 * price.input_per_mtok + 5 * price.output_per_mtok) / 1e6, 12);
+  });
+
+  it('streams with streamGenerateContent?alt=sse, reassembling the same answer, usage last, key still only in the header', async () => {
+    const messages = [{ role: 'user' as const, content: 'hello there gemini' }];
+    const whole = await client().chat.completions.create({ model: 'gemini-chat', messages });
+    const { data: stream, response } = await client()
+      .chat.completions.create({ model: 'gemini-chat', messages, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    let text = '';
+    let finish: string | null = null;
+    let usage: unknown = null;
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe(whole.choices[0]!.message.content);
+    expect(finish).toBe('stop');
+    expect(usage).toEqual(whole.usage);
+    expect(chunks).toBeGreaterThan(3);
+
+    const id = response.headers.get('x-request-id')!;
+    const seen = await seenBy(id);
+    expect(seen.path).toBe('/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent');
+    expect(seen.query).toEqual({ alt: 'sse' });
+    expect(seen.headers['x-goog-api-key']).toBe(GEMINI_API_KEY);
+    expect(await logRow(id)).toMatchObject({ stream: 1, status: 200, stream_cut: 0, prompt_tokens: 3, completion_tokens: 5 });
+  });
+
+  it('ends the stream with [DONE] after the finish and leaves out the usage chunk the client did not ask for', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'gemini-chat', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const events = await sseData(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: { delta: { role?: string }; finish_reason: string | null }[] });
+    expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
+    expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
+    expect(await logRow(res.headers.get('x-request-id')!)).toMatchObject({ prompt_tokens: 1, completion_tokens: 3 });
+  });
+
+  it('sends system and developer messages as systemInstruction and merges consecutive user turns', async () => {
+    const { data, response } = await client()
+      .chat.completions.create({
+        model: 'gemini/gemini-2.5-flash',
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'developer', content: [{ type: 'text', text: 'answer in English' }] },
+          { role: 'user', content: 'first' },
+          { role: 'user', content: [{ type: 'text', text: 'second' }] },
+        ],
+      })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe('Gemini heard: first second (system: be brief answer in English)');
+    const seen = await seenBy(response.headers.get('x-request-id')!);
+    expect(seen.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'first' }, { text: 'second' }] }],
+      systemInstruction: { parts: [{ text: 'be brief' }, { text: 'answer in English' }] },
+    });
+  });
+
+  it('maps sampling, limits, stop, seed, n and a JSON schema onto generationConfig, one choice per candidate', async () => {
+    const schema = { type: 'object', properties: { heard: { type: 'string' } }, required: ['heard'] };
+    const { data, response } = await client()
+      .chat.completions.create({
+        model: 'gemini/gemini-2.5-flash',
+        messages: [{ role: 'user', content: 'json please' }],
+        temperature: 0.2,
+        top_p: 0.9,
+        max_completion_tokens: 50,
+        stop: 'zzz',
+        seed: 7,
+        n: 2,
+        presence_penalty: 0.5,
+        frequency_penalty: 0.25,
+        response_format: { type: 'json_schema', json_schema: { name: 'heard', schema } },
+      })
+      .withResponse();
+    const seen = await seenBy(response.headers.get('x-request-id')!);
+    expect(seen.body.generationConfig).toEqual({
+      temperature: 0.2, topP: 0.9, maxOutputTokens: 50, seed: 7, presencePenalty: 0.5, frequencyPenalty: 0.25,
+      stopSequences: ['zzz'], candidateCount: 2, responseMimeType: 'application/json', responseJsonSchema: schema,
+    });
+    expect(data.choices.map((c) => [c.index, JSON.parse(c.message.content!), c.finish_reason])).toEqual([
+      [0, { heard: 'json please' }, 'stop'],
+      [1, { heard: 'json please', candidate: 2 }, 'stop'],
+    ]);
+  });
+
+  it('sends the provider\'s safety_settings as safetySettings', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'gemini-safe/gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(200);
+    const seen = await seenBy(res.headers.get('x-request-id')!);
+    expect(seen.body.safetySettings).toEqual([{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }]);
+  });
+
+  it('sends data-URL images inline and http(s) images as fileData with their type', async () => {
+    const { data, response } = await client()
+      .chat.completions.create({
+        model: 'gemini/gemini-2.5-flash',
+        messages: [{
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is this' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.JPG?size=large' } },
+          ],
+        }],
+      })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe('Gemini heard: what is this [inline image/png; file image/jpeg https://example.com/cat.JPG?size=large]');
+    expect(data.usage!.prompt_tokens).toBe(3 + 2 * 258);
+    const seen = await seenBy(response.headers.get('x-request-id')!);
+    expect(seen.body.contents).toEqual([{
+      role: 'user',
+      parts: [
+        { text: 'what is this' },
+        { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } },
+        { fileData: { mimeType: 'image/jpeg', fileUri: 'https://example.com/cat.JPG?size=large' } },
+      ],
+    }]);
+  });
+});
+
+describe('gemini: tools', () => {
+  it('declares tools with their JSON schema, forces a named tool, and answers its call', async () => {
+    const { data, response } = await client()
+      .chat.completions.create({
+        model: 'gemini/gemini-2.5-flash',
+        messages: [{ role: 'user', content: 'Paris' }],
+        tools: [weather, time],
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      })
+      .withResponse();
+    expect(data.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":42}' } }] },
+      finish_reason: 'tool_calls',
+    });
+    const seen = await seenBy(response.headers.get('x-request-id')!);
+    expect(seen.body.tools).toEqual([{
+      functionDeclarations: [
+        { name: 'get_weather', description: 'Weather by city', parametersJsonSchema: weather.function.parameters },
+        { name: 'get_time', parametersJsonSchema: time.function.parameters },
+      ],
+    }]);
+    expect(seen.body.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
+  });
+
+  it('maps tool_choice auto, none and required', async () => {
+    const modes: [string, string][] = [['auto', 'AUTO'], ['none', 'NONE'], ['required', 'ANY']];
+    for (const [choice, mode] of modes) {
+      const res = await postJson('/v1/chat/completions', { model: 'gemini/gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }], tools: [weather], tool_choice: choice });
+      const seen = await seenBy(res.headers.get('x-request-id')!);
+      expect(seen.body.toolConfig).toEqual({ functionCallingConfig: { mode } });
+      const answer = (await res.json()) as { choices: { finish_reason: string }[] };
+      expect(answer.choices[0]!.finish_reason).toBe(choice === 'none' ? 'stop' : 'tool_calls');
+    }
+  });
+
+  it('streams parallel tool calls, each opened with its id and name and carrying its exact arguments', async () => {
+    const stream = await client().chat.completions.create({
+      model: 'gemini/gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'every tool for Paris' }],
+      tools: [weather, time],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const calls: { id?: string; name?: string; arguments: string }[] = [];
+    let finish: string | null = null;
+    let usage: unknown = null;
+    for await (const chunk of stream) {
+      for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
+        const call = (calls[delta.index] ??= { arguments: '' });
+        if (delta.id) call.id = delta.id;
+        if (delta.function?.name) call.name = delta.function.name;
+        call.arguments += delta.function?.arguments ?? '';
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(calls).toEqual([
+      { id: 'call_0', name: 'get_weather', arguments: '{"city":"every tool for Paris","days":42}' },
+      { id: 'call_1', name: 'get_time', arguments: '{"zone":"every tool for Paris"}' },
+    ]);
+    expect(finish).toBe('tool_calls');
+    expect(usage).toEqual({ prompt_tokens: 4, completion_tokens: 10, total_tokens: 14 });
+  });
+
+  it('sends tool results back as functionResponse parts named after the calls they answer, in one turn', async () => {
+    const { data, response } = await client()
+      .chat.completions.create({
+        model: 'gemini/gemini-2.5-flash',
+        tools: [weather, time],
+        messages: [
+          { role: 'user', content: 'weather and time in Paris' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+              { id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"zone":"CET"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: 'noon' },
+          { role: 'tool', tool_call_id: 'call_0', content: [{ type: 'text', text: '{"temp":21}' }] },
+        ],
+      })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe('Gemini got get_time: {"output":"noon"}; Gemini got get_weather: {"temp":21}');
+    const seen = await seenBy(response.headers.get('x-request-id')!);
+    expect(seen.body.contents).toEqual([
+      { role: 'user', parts: [{ text: 'weather and time in Paris' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_time', args: { zone: 'CET' } } }] },
+      { role: 'user', parts: [{ functionResponse: { name: 'get_time', response: { output: 'noon' } } }, { functionResponse: { name: 'get_weather', response: { temp: 21 } } }] },
+    ]);
+  });
+
+  it('carries a thinking model\'s thought signature in the tool call id and back, which Gemini requires', async () => {
+    const ask = [{ role: 'user' as const, content: 'what is the weather in Paris today' }];
+    const first = await client().chat.completions.create({ model: 'gemini/gemini-3-pro-preview', messages: ask, tools: [weather] }).withResponse();
+    const call = first.data.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(call.id).toBe(`call_0~sig~${signature('get_weather')}`);
+    // Thoughts are output tokens Gemini counts apart; cached prompt tokens are cheaper.
+    expect(first.data.usage).toEqual({
+      prompt_tokens: 7, completion_tokens: 14, total_tokens: 21,
+      prompt_tokens_details: { cached_tokens: 3 }, completion_tokens_details: { reasoning_tokens: 9 },
+    });
+    const price = GEMINI_PRICES['gemini/gemini-3-pro-preview'];
+    const row = await logRow(first.response.headers.get('x-request-id')!);
+    expect(row.cost_usd).toBeCloseTo((4 * price.input_per_mtok + 3 * price.cached_input_per_mtok + 14 * price.output_per_mtok) / 1e6, 12);
+
+    const followUp = (id: string) => [...ask, { role: 'assistant' as const, content: null, tool_calls: [{ ...call, id }] }, { role: 'tool' as const, tool_call_id: id, content: 'sunny' }];
+    const second = await client().chat.completions.create({ model: 'gemini/gemini-3-pro-preview', messages: followUp(call.id), tools: [weather] }).withResponse();
+    expect(second.data.choices[0]!.message.content).toBe('Gemini got get_weather: {"output":"sunny"}');
+    const seen = await seenBy(second.response.headers.get('x-request-id')!);
+    expect((seen.body.contents as unknown[])[1]).toEqual({
+      role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'what is the weather in Paris today', days: 42 } }, thoughtSignature: signature('get_weather') }],
+    });
+
+    // A client that rewrote the id lost the signature: Gemini's refusal reaches it as a 400.
+    const res = await postJson('/v1/chat/completions', { model: 'gemini/gemini-3-pro-preview', messages: followUp('call_0'), tools: [weather] });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe('upstream_rejected');
+    expect(body.error.message).toContain('INVALID_ARGUMENT');
+    expect(body.error.message).toContain('thought_signature');
+  });
+});
+
+describe('gemini: finish reasons', () => {
+  it('maps MAX_TOKENS to length, streamed and not, and stop sequences to stop', async () => {
+    const messages = [{ role: 'user' as const, content: 'one two three four' }];
+    const cut = await client().chat.completions.create({ model: 'gemini/gemini-2.5-flash', messages, max_tokens: 2 });
+    expect(cut.choices[0]).toMatchObject({ message: { content: 'Gemini heard:' }, finish_reason: 'length' });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of await client().chat.completions.create({ model: 'gemini/gemini-2.5-flash', messages, max_tokens: 2, stream: true })) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect([text, finish]).toEqual(['Gemini heard:', 'length']);
+    const stopped = await client().chat.completions.create({ model: 'gemini/gemini-2.5-flash', messages, stop: ['three'] });
+    expect(stopped.choices[0]).toMatchObject({ message: { content: 'Gemini heard: one two ' }, finish_reason: 'stop' });
+  });
+
+  it('maps a SAFETY stop to content_filter, keeping the text before it', async () => {
+    const whole = await client().chat.completions.create({ model: 'gemini/unsafe-reply', messages: [{ role: 'user', content: 'how to' }] });
+    expect(whole.choices[0]).toMatchObject({ message: { content: 'Here is how one would' }, finish_reason: 'content_filter' });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of await client().chat.completions.create({ model: 'gemini/unsafe-reply', messages: [{ role: 'user', content: 'how to' }], stream: true })) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect([text, finish]).toEqual(['Here is how one would', 'content_filter']);
+  });
+
+  it('answers a blocked prompt with no content and finish_reason content_filter, streamed and not', async () => {
+    const messages = [{ role: 'user' as const, content: 'something blocked' }];
+    const whole = await client().chat.completions.create({ model: 'gemini/blocked-prompt', messages });
+    expect(whole.choices).toEqual([{ index: 0, message: { role: 'assistant', content: null, refusal: null }, logprobs: null, finish_reason: 'content_filter' }]);
+    expect(whole.usage).toEqual({ prompt_tokens: 2, completion_tokens: 0, total_tokens: 2 });
+    const res = await postJson('/v1/chat/completions', { model: 'gemini/blocked-prompt', messages, stream: true, stream_options: { include_usage: true } });
+    const events = await sseData(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: { delta: unknown; finish_reason: string | null }[]; usage?: unknown });
+    expect(chunks.map((c) => c.choices[0]?.finish_reason ?? null)).toEqual(['content_filter', null]);
+    expect(chunks[1]!.usage).toEqual({ prompt_tokens: 2, completion_tokens: 0, total_tokens: 2 });
+  });
+});
+
+describe('gemini: embeddings', () => {
+  it('embeds one input with embedContent, serving the openai client its base64 default', async () => {
+    const floats = (await (await postJson('/v1/embeddings', { model: 'gemini-embed', input: 'hello world', encoding_format: 'float' })).json()) as { data: { embedding: number[] }[] };
+    const { data, response } = await client().embeddings.create({ model: 'gemini-embed', input: 'hello world' }).withResponse();
+    expect(data.data[0]!.embedding).toEqual(floats.data[0]!.embedding);
+    expect(data.data[0]!.embedding).toHaveLength(6);
+    expect(data.model).toBe('gemini-embedding-001');
+    const seen = await seenBy(response.headers.get('x-request-id')!);
+    expect(seen.path).toBe('/gemini/v1beta/models/gemini-embedding-001:embedContent');
+    expect(seen.query).toEqual({});
+    expect(seen.headers['x-goog-api-key']).toBe(GEMINI_API_KEY);
+    expect(seen.body).toEqual({ content: { parts: [{ text: 'hello world' }] } });
+  });
+
+  it('embeds several inputs with batchEmbedContents, in order, with dimensions as outputDimensionality', async () => {
+    const res = await postJson('/v1/embeddings', { model: 'gemini-embed', input: ['a', 'b', 'c'], dimensions: 3, encoding_format: 'base64' });
+    expect(res.status).toBe(200);
+    const list = (await res.json()) as { object: string; data: { index: number; embedding: string }[] };
+    expect(list.object).toBe('list');
+    const vectors = list.data.map((d) => decodeFloats(d.embedding));
+    expect(list.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    expect(vectors.map((v) => v.length)).toEqual([3, 3, 3]);
+    expect(new Set(vectors.map((v) => v.join())).size).toBe(3);
+    const seen = await seenBy(res.headers.get('x-request-id')!);
+    expect(seen.path).toBe('/gemini/v1beta/models/gemini-embedding-001:batchEmbedContents');
+    expect(seen.body).toEqual({
+      requests: ['a', 'b', 'c'].map((text) => ({ model: 'models/gemini-embedding-001', content: { parts: [{ text }] }, outputDimensionality: 3 })),
+    });
+    // The same text embeds the same alone and in a batch.
+    const alone = await client().embeddings.create({ model: 'gemini-embed', input: 'b', dimensions: 3 });
+    expect(alone.data[0]!.embedding).toEqual(vectors[1]);
+  });
+
+  it('refuses token-array input with a 400 before calling Gemini', async () => {
+    const res = await postJson('/v1/embeddings', { model: 'gemini-embed', input: [1, 2, 3] });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.param).toBe('input');
+    expect(await upstreamSaw(res.headers.get('x-request-id')!)).toEqual([]);
+  });
+});
+
+describe('gemini: errors', () => {
+  it('refuses legacy completions with 400 unsupported_endpoint', async () => {
+    const error = await client().completions.create({ model: 'gemini/gemini-2.5-flash', prompt: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('unsupported_endpoint');
+  });
+
+  it('refuses what Gemini cannot express with a 400 naming the field, and calls nobody', async () => {
+    const user = { role: 'user', content: 'x' };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ messages: [user], logprobs: true }, 'logprobs'],
+      [{ messages: [user], n: 2, stream: true }, 'n'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat' } }] }] }, 'messages[0].content[0].image_url.url'],
+      [{ messages: [user, { role: 'tool', tool_call_id: 'call_9', content: 'late' }] }, 'messages[1].tool_call_id'],
+      [{ messages: [user, { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }] }, 'messages[1].tool_calls[0].function.arguments'],
+      [{ messages: [user], tools: [weather], tool_choice: { type: 'function', function: { name: 'nope' } } }, 'tool_choice.function.name'],
+      [{ messages: [{ role: 'system', content: 'only rules' }] }, 'messages'],
+    ];
+    for (const [body, param] of cases) {
+      const res = await postJson('/v1/chat/completions', { model: 'gemini/gemini-2.5-flash', ...body });
+      expect([res.status, ((await res.json()) as ErrorBody).error.param]).toEqual([400, param]);
+      expect(await upstreamSaw(res.headers.get('x-request-id')!)).toEqual([]);
+    }
+  });
+
+  it('keeps a caller\'s model id inside {base}/models/', async () => {
+    for (const model of ['gemini/../../admin', 'gemini/x?key=1', 'gemini/%2e%2e']) {
+      const res = await postJson('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] });
+      expect([res.status, ((await res.json()) as ErrorBody).error.param]).toEqual([400, 'model']);
+    }
+  });
+
+  it('passes RESOURCE_EXHAUSTED on as a 429 with the RetryInfo delay as retry-after', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'gemini/fault-429', messages: [{ role: 'user', content: 'x' }] });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after-ms')).toBe('2000');
+    expect(res.headers.get('retry-after')).toBe('2');
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe('upstream_rate_limited');
+    expect(body.error.message).toContain('(RESOURCE_EXHAUSTED): You exceeded your current quota');
+    expect(body.error.message).not.toContain('https://');
+  });
+
+  it('fails over from an overloaded (503 UNAVAILABLE) Gemini to the next target', async () => {
+    const { data, response } = await client().chat.completions.create({ model: 'gemini-then-openai', messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('echo: hello');
+    expect(response.headers.get('x-gateway-provider')).toBe('openai');
+    expect(await logRow(response.headers.get('x-request-id')!)).toMatchObject({ status: 200, attempts: 2 });
+  });
+
+  it('answers 502 for INTERNAL, the message scrubbed of URLs', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'gemini/fault-500', messages: [{ role: 'user', content: 'x' }] });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe('upstream_failed');
+    expect(body.error.message).toBe('Provider "gemini" answered 500 (INTERNAL): An internal error has occurred. Please retry or report in [url]');
+  });
+
+  it('passes NOT_FOUND (an unknown model) on as a 404', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'gemini/gemini-9-ultra', messages: [{ role: 'user', content: 'x' }] });
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe('upstream_rejected');
+    expect(body.error.message).toContain('(NOT_FOUND): models/gemini-9-ultra is not found');
+  });
+
+  it('reports a revoked key (400 API_KEY_INVALID) as the gateway\'s credential, never the caller\'s 400, and never echoes it', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'gemini-revoked/gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }] });
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect((JSON.parse(text) as ErrorBody).error.code).toBe('upstream_credential_rejected');
+    expect(text).not.toContain(GEMINI_REVOKED_KEY);
+    const seen = await seenBy(res.headers.get('x-request-id')!);
+    expect(seen.headers['x-goog-api-key']).toBe(GEMINI_REVOKED_KEY);
+    expect(seen.query).toEqual({});
+  });
+});
+
+describe('gemini: broken streams', () => {
+  it('ends a stream that closed before its finishReason with an error event, never [DONE]', async () => {
+    const res = await postJson('/v1/chat/completions', { model: 'gemini/fault-cut', messages: [{ role: 'user', content: 'a b c d' }], stream: true });
+    const events = await sseData(res);
+    expect(events).not.toContain('[DONE]');
+    const text = events.slice(0, -1).map((e) => (JSON.parse(e) as { choices: { delta: { content?: string } }[] }).choices[0]!.delta.content ?? '').join('');
+    expect(text).toBe('Gemini heard: ');
+    expect(JSON.parse(events.at(-1)!)).toMatchObject({ error: { code: 'stream_cut' } });
+    expect(await logRow(res.headers.get('x-request-id')!)).toMatchObject({ stream: 1, stream_cut: 1, error_code: 'stream_cut' });
+
+    const stream = await client().chat.completions.create({ model: 'gemini/fault-cut', messages: [{ role: 'user', content: 'a b c d' }], stream: true });
+    await expect((async () => { for await (const chunk of stream) void chunk; })()).rejects.toThrow();
+  });
+
+  it('treats an error event before any data as a failed attempt: 502 alone, the next target with failover', async () => {
+    const alone = await postJson('/v1/chat/completions', { model: 'gemini/fault-error-first', messages: [{ role: 'user', content: 'x' }], stream: true });
+    expect(alone.status).toBe(502);
+    const body = (await alone.json()) as ErrorBody;
+    expect(body.error.code).toBe('upstream_failed');
+    expect(body.error.message).toContain('(UNAVAILABLE)');
+
+    const { data: stream, response } = await client()
+      .chat.completions.create({ model: 'gemini-stream-error-then-openai', messages: [{ role: 'user', content: 'hello' }], stream: true })
+      .withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('echo: hello');
+    expect(response.headers.get('x-gateway-provider')).toBe('openai');
+    expect(await logRow(response.headers.get('x-request-id')!)).toMatchObject({ status: 200, attempts: 2 });
+  });
+});
