@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load';
 import { GEMINI_API_KEY, GEMINI_PRICES, GEMINI_REVOKED_KEY } from './support/gemini-config';
 import { client, logRow, postJson, sseData, upstreamSaw, type RecordedRequest } from './support/gateway';
 
@@ -169,12 +170,16 @@ describe('gemini: chat', () => {
             { type: 'text', text: 'what is this' },
             { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
             { type: 'image_url', image_url: { url: 'https://example.com/cat.JPG?size=large' } },
+            { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } },
+            { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=', filename: 'a.pdf' } },
           ],
         }],
       })
       .withResponse();
-    expect(data.choices[0]!.message.content).toBe('Gemini heard: what is this [inline image/png; file image/jpeg https://example.com/cat.JPG?size=large]');
-    expect(data.usage!.prompt_tokens).toBe(3 + 2 * 258);
+    expect(data.choices[0]!.message.content).toBe(
+      'Gemini heard: what is this [inline image/png; file image/jpeg https://example.com/cat.JPG?size=large; inline audio/wav; inline application/pdf]',
+    );
+    expect(data.usage!.prompt_tokens).toBe(3 + 4 * 258);
     const seen = await seenBy(response.headers.get('x-request-id')!);
     expect(seen.body.contents).toEqual([{
       role: 'user',
@@ -182,8 +187,29 @@ describe('gemini: chat', () => {
         { text: 'what is this' },
         { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } },
         { fileData: { mimeType: 'image/jpeg', fileUri: 'https://example.com/cat.JPG?size=large' } },
+        { inlineData: { mimeType: 'audio/wav', data: 'UklGRg==' } },
+        { inlineData: { mimeType: 'application/pdf', data: 'JVBERi0=' } },
       ],
     }]);
+  });
+
+  it('asks for thought summaries when the provider says so and answers them as reasoning_content, streamed and not', async () => {
+    const messages = [{ role: 'user' as const, content: 'think twice' }];
+    const { data, response } = await client().chat.completions.create({ model: 'gemini-thoughts/gemini-3-pro-preview', messages }).withResponse();
+    const message = data.choices[0]!.message as typeof data.choices[0]['message'] & { reasoning_content?: string };
+    expect([message.content, message.reasoning_content]).toEqual(['Gemini heard: think twice', 'Thinking about think twice']);
+    expect(data.usage).toMatchObject({ completion_tokens: 4 + 9, completion_tokens_details: { reasoning_tokens: 9 } });
+    const seen = await seenBy(response.headers.get('x-request-id')!);
+    expect(seen.body.generationConfig).toEqual({ thinkingConfig: { includeThoughts: true } });
+
+    let text = '';
+    let reasoning = '';
+    for await (const chunk of await client().chat.completions.create({ model: 'gemini-thoughts/gemini-3-pro-preview', messages, stream: true })) {
+      const delta = (chunk.choices[0]?.delta ?? {}) as { content?: string | null; reasoning_content?: string };
+      text += delta.content ?? '';
+      reasoning += delta.reasoning_content ?? '';
+    }
+    expect([text, reasoning]).toEqual(['Gemini heard: think twice', 'Thinking about think twice']);
   });
 });
 
@@ -211,14 +237,21 @@ describe('gemini: tools', () => {
     expect(seen.body.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
   });
 
-  it('maps tool_choice auto, none and required', async () => {
-    const modes: [string, string][] = [['auto', 'AUTO'], ['none', 'NONE'], ['required', 'ANY']];
-    for (const [choice, mode] of modes) {
-      const res = await postJson('/v1/chat/completions', { model: 'gemini/gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }], tools: [weather], tool_choice: choice });
+  it('maps tool_choice auto, none, required and allowed_tools (required)', async () => {
+    const allowed = { type: 'allowed_tools', allowed_tools: { mode: 'required', tools: [{ type: 'function', function: { name: 'get_time' } }] } };
+    const modes: [unknown, object, string][] = [
+      ['auto', { mode: 'AUTO' }, 'get_weather'],
+      ['none', { mode: 'NONE' }, ''],
+      ['required', { mode: 'ANY' }, 'get_weather'],
+      [allowed, { mode: 'ANY', allowedFunctionNames: ['get_time'] }, 'get_time'],
+    ];
+    for (const [choice, config, called] of modes) {
+      const res = await postJson('/v1/chat/completions', { model: 'gemini/gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }], tools: [weather, time], tool_choice: choice });
       const seen = await seenBy(res.headers.get('x-request-id')!);
-      expect(seen.body.toolConfig).toEqual({ functionCallingConfig: { mode } });
-      const answer = (await res.json()) as { choices: { finish_reason: string }[] };
-      expect(answer.choices[0]!.finish_reason).toBe(choice === 'none' ? 'stop' : 'tool_calls');
+      expect(seen.body.toolConfig).toEqual({ functionCallingConfig: config });
+      const answer = (await res.json()) as { choices: { message: { tool_calls?: { function: { name: string } }[] }; finish_reason: string }[] };
+      expect(answer.choices[0]!.message.tool_calls?.[0]?.function.name ?? '').toBe(called);
+      expect(answer.choices[0]!.finish_reason).toBe(called ? 'tool_calls' : 'stop');
     }
   });
 
@@ -502,5 +535,17 @@ describe('gemini: broken streams', () => {
     expect(text).toBe('echo: hello');
     expect(response.headers.get('x-gateway-provider')).toBe('openai');
     expect(await logRow(response.headers.get('x-request-id')!)).toMatchObject({ status: 200, attempts: 2 });
+  });
+});
+
+describe('gemini: config', () => {
+  const config = (gemini: object) => ({ providers: { g: { kind: 'gemini', ...gemini } }, keys: { k: { secrets: ['K'] } } });
+
+  it('takes the default base URL, and refuses a private one unless allowed, and unknown fields', () => {
+    expect(parseConfig(config({ api_key_secret: 'GEMINI_API_KEY' }))).toMatchObject({ ok: true });
+    expect(parseConfig(config({ base_url: 'http://10.0.0.5/v1beta' }))).toMatchObject({ ok: false, field: 'GATEWAY_CONFIG.providers.g.base_url' });
+    expect(parseConfig(config({ base_url: 'http://10.0.0.5/v1beta', allow_private_network: true }))).toMatchObject({ ok: true });
+    expect(parseConfig(config({ headers: { a: 'b' } }))).toMatchObject({ ok: false, field: 'GATEWAY_CONFIG.providers.g.headers' });
+    expect(parseConfig(config({ safety_settings: [{ category: 'HARM_CATEGORY_HARASSMENT' }] }))).toMatchObject({ ok: false, field: 'GATEWAY_CONFIG.providers.g.safety_settings[0].threshold' });
   });
 });

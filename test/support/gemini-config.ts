@@ -25,6 +25,7 @@ export function geminiSuite(root: string): NativeSuite {
         kind: 'gemini', base_url, api_key_secret: 'GEMINI_API_KEY', allow_private_network: true,
         safety_settings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }],
       },
+      'gemini-thoughts': { kind: 'gemini', base_url, api_key_secret: 'GEMINI_API_KEY', allow_private_network: true, include_thoughts: true },
     },
     models: {
       'gemini-chat': { targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
