@@ -232,7 +232,8 @@ function toolConfig(choice: unknown, declarations: JsonObject[]): JsonObject | u
   // `allowed_tools` with mode "auto" would need AUTO limited to some functions, which Gemini lacks.
   const allowed = isObject(choice) && choice.type === 'allowed_tools' && isObject(choice.allowed_tools) ? choice.allowed_tools : undefined;
   if (allowed?.mode === 'required' && Array.isArray(allowed.tools)) {
-    return config('ANY', (allowed.tools as JsonObject[]).map((t) => (isObject(t.function) ? String(t.function.name) : '')));
+    const names = (allowed.tools as unknown[]).flatMap((t) => (isObject(t) && isObject(t.function) && typeof t.function.name === 'string' ? [t.function.name] : []));
+    if (names.length > 0) return config('ANY', names);
   }
   throw refuse('tool_choice', 'Gemini supports "auto", "none", "required", one named function, or allowed_tools with mode "required"');
 }
