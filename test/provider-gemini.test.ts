@@ -2,7 +2,8 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { type ErrorBody, seenBy, time, weather } from './support/gemini';
 import { GEMINI_API_KEY, GEMINI_PRICES } from './support/gemini-config';
-import { client, logRow, postJson, sseData, upstreamSaw } from './support/gateway';
+import { KEYS } from './support/constants';
+import { client, gateway, logRow, postJson, sseData, upstreamSaw } from './support/gateway';
 
 /**
  * The `gemini` provider (src/providers/gemini/) through the real openai client,
@@ -192,6 +193,28 @@ describe('gemini: chat', () => {
       reasoning += delta.reasoning_content ?? '';
     }
     expect([text, reasoning]).toEqual(['Gemini heard: think twice', 'Thinking about think twice']);
+  });
+});
+
+describe('gemini: other ingress formats', () => {
+  it('serves the Anthropic Messages and Responses APIs from Gemini too', async () => {
+    const messages = await gateway('/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': KEYS.teamA },
+      body: JSON.stringify({
+        model: 'gemini-chat', max_tokens: 50, system: 'be brief', messages: [{ role: 'user', content: 'hello' }],
+        tools: [{ name: 'get_time', input_schema: time.function.parameters }], tool_choice: { type: 'tool', name: 'get_time' },
+      }),
+    });
+    expect(await messages.json()).toMatchObject({ type: 'message', content: [{ type: 'tool_use', id: 'call_0', name: 'get_time', input: { zone: 'hello' } }], stop_reason: 'tool_use' });
+    expect((await seenBy(messages.headers.get('x-request-id')!)).body).toMatchObject({
+      systemInstruction: { parts: [{ text: 'be brief' }] },
+      toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_time'] } },
+      generationConfig: { maxOutputTokens: 50 },
+    });
+
+    const response = await postJson('/v1/responses', { model: 'gemini-chat', input: 'hello', instructions: 'be brief' });
+    expect(await response.json()).toMatchObject({ status: 'completed', output: [{ type: 'message', content: [{ type: 'output_text', text: 'Gemini heard: hello (system: be brief)' }] }] });
   });
 });
 
