@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { anthropic } from './anthropic';
 import { azure } from './azure';
 import { demo } from './demo';
+import { gemini } from './gemini';
 import { huggingface } from './huggingface';
 import { openai, openaiCompatible } from './openai';
 import type { Provider } from './provider';
 import { workersAI } from './workers-ai';
 
 /** Provider kinds the config may name. A new provider is one file and one line here. */
-const PROVIDERS = [openai, openaiCompatible, huggingface, demo, anthropic, azure, workersAI] as const;
+const PROVIDERS = [openai, openaiCompatible, huggingface, demo, anthropic, azure, workersAI, gemini] as const;
 
 type Configs<T extends readonly { config: unknown }[]> = { [K in keyof T]: T[K]['config'] };
 

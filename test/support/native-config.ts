@@ -8,6 +8,7 @@ import { anthropicSuite } from './anthropic-config.ts';
  */
 
 import { azureSuite } from './azure-config.ts';
+import { geminiSuite } from './gemini-config.ts';
 import { workersAISuite } from './workers-ai-config.ts';
 
 export interface NativeSuite {
@@ -24,6 +25,7 @@ export const NATIVE_SUITES: ((root: string) => NativeSuite)[] = [
   anthropicSuite,
   azureSuite,
   workersAISuite,
+  geminiSuite,
 ];
 
 export function nativeSuites(root: string): Required<NativeSuite> {

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { allowPrivateNetwork, checkUrls, httpUrl, providerFields } from '../../config/provider-schema';
+import type { JsonObject } from '../../core/json';
+import { GatewayError } from '../../errors';
+import type { Provider, UpstreamCall, UpstreamRequest } from '../provider';
+import { fixedUrl, idUrl } from '../upstream-url';
+import { embeddingAnswer, embeddingRequest } from './embeddings';
+import { geminiError } from './errors';
+import { chatRequest } from './request';
+import { chatAnswer } from './response';
+import { geminiStream } from './stream';
+
+/**
+ * Google's Gemini API (the Generative Language API, https://ai.google.dev/api) in
+ * its own wire format: OpenAI chat and embedding requests are translated
+ * (request.ts, embeddings.ts), answers and streams translated back (response.ts,
+ * stream.ts), Google's errors mapped (errors.ts). Legacy completions have no Gemini
+ * method. The model id goes into the URL (`models/{model}:generateContent`),
+ * percent-encoded and held under the base; the API key goes in the `x-goog-api-key`
+ * header only, never in the URL (Gemini also accepts `?key=`, which would put the
+ * credential in every log line that records a URL).
+ */
+
+const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
+
+const GeminiConfig = z
+  .strictObject({
+    kind: z.literal('gemini'),
+    ...providerFields,
+    ...allowPrivateNetwork,
+    /** API root, up to and including the version. */
+    base_url: httpUrl.optional(),
+    /** Sent as `safetySettings` on every chat request (Gemini's own category and threshold names). */
+    safety_settings: z.array(z.strictObject({ category: z.string().min(1), threshold: z.string().min(1) })).optional(),
+    /** Ask thinking models for their thought summaries (`thinkingConfig.includeThoughts`), answered as `reasoning_content`. */
+    include_thoughts: z.boolean().optional(),
+  })
+  .superRefine(checkUrls(['base_url']));
+
+function request(call: UpstreamCall, method: string, body: JsonObject, base: string | undefined): UpstreamRequest {
+  // The model id may be the caller's (`gemini/<anything>`): encoded, and refused if it could leave `{base}/models/`.
+  let url = idUrl(fixedUrl(base ?? DEFAULT_BASE_URL, '/models'), call.target.model, method);
+  if (method === ':streamGenerateContent') url += '?alt=sse';
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: call.stream ? 'text/event-stream' : 'application/json',
+    'x-request-id': call.requestId,
+  };
+  if (call.credential) headers['x-goog-api-key'] = call.credential;
+  return { url, method: 'POST', headers, body: JSON.stringify(body) };
+}
+
+export const gemini: Provider<typeof GeminiConfig> = {
+  kind: 'gemini',
+  config: GeminiConfig,
+  supports: (operation) => operation !== 'completions',
+
+  buildRequest(call) {
+    const { base_url, safety_settings, include_thoughts } = call.target.config;
+    if (call.operation === 'embeddings') {
+      const { method, body } = embeddingRequest(call);
+      return request(call, method, body, base_url);
+    }
+    if (call.operation !== 'chat.completions') {
+      throw new GatewayError('unsupported_endpoint', `Provider "${call.target.provider}" does not serve ${call.operation}`, { param: 'model' });
+    }
+    const body = chatRequest(call.body, call.stream);
+    if (safety_settings) body.safetySettings = safety_settings;
+    if (include_thoughts) body.generationConfig = { ...(body.generationConfig as object | undefined), thinkingConfig: { includeThoughts: true } };
+    return request(call, call.stream ? ':streamGenerateContent' : ':generateContent', body, base_url);
+  },
+
+  parseResponse: (call, json) => (call.operation === 'embeddings' ? embeddingAnswer(call, json) : chatAnswer(call, json)),
+  parseError: geminiError,
+  streamTranslator: geminiStream,
+};
