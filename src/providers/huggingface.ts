@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { checkUrls, httpUrl } from '../config/provider-schema';
 import { GatewayError } from '../errors';
 import { embeddingList } from './embedding-format';
-import { openAIFields, openAIFormat } from './openai';
+import { openAIFields, openAIFormat, openAIPassthrough } from './openai';
 import { jsonRequest } from './openai-format';
 import type { Provider, UpstreamCall } from './provider';
 import { idUrl } from './upstream-url';
@@ -91,4 +91,7 @@ export const huggingface: Provider<typeof HuggingFaceConfig> = {
 
   parseError: chat.parseError,
   streamTranslator: chat.streamTranslator,
+  // The router's root: `/v1/chat/completions`, and the inference providers' own routes
+  // (`/hf-inference/models/{id}/pipeline/feature-extraction`). Bearer token, like chat.
+  passthrough: openAIPassthrough(ROUTER),
 };

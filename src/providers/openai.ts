@@ -3,7 +3,7 @@ import { allowPrivateNetwork, checkUrls, httpUrl, providerFields } from '../conf
 import { httpError } from './http-errors';
 import { jsonRequest, OPENAI_PATHS, openAIAnswer, openAIRequestBody, openAIRequestFields, type OpenAIRequestSettings } from './openai-format';
 import { openAIStream } from './openai-stream';
-import type { Provider, UpstreamCall, UpstreamRequest } from './provider';
+import type { Passthrough, Provider, UpstreamCall, UpstreamRequest } from './provider';
 import { fixedUrl } from './upstream-url';
 
 /**
@@ -52,6 +52,23 @@ export function openAIFormat(defaultBaseUrl?: string) {
   };
 }
 
-export const openai: Provider<typeof OpenAIConfig> = { kind: 'openai', config: OpenAIConfig, ...openAIFormat('https://api.openai.com/v1') };
+/**
+ * Passthrough for servers that take a bearer token. The root is the base URL without
+ * a trailing `/v1`, so callers use the provider's documented paths: an SDK whose base
+ * URL was `https://api.groq.com/openai/v1` works with `{gateway}/groq/v1`, and a
+ * server's native routes beside its OpenAI API are reachable (Ollama's `/api/tags`).
+ */
+export function openAIPassthrough(defaultBaseUrl?: string): Passthrough<OpenAISettings> {
+  return {
+    root: (config) => (config.base_url ?? defaultBaseUrl ?? '').replace(/\/+$/, '').replace(/\/v1$/, ''),
+    headers: (config, credential) => ({ ...config.headers, ...(credential ? { authorization: `Bearer ${credential}` } : {}) }),
+  };
+}
 
-export const openaiCompatible: Provider<typeof CompatibleConfig> = { kind: 'openai-compatible', config: CompatibleConfig, ...openAIFormat() };
+export const openai: Provider<typeof OpenAIConfig> = {
+  kind: 'openai', config: OpenAIConfig, ...openAIFormat('https://api.openai.com/v1'), passthrough: openAIPassthrough('https://api.openai.com/v1'),
+};
+
+export const openaiCompatible: Provider<typeof CompatibleConfig> = {
+  kind: 'openai-compatible', config: CompatibleConfig, ...openAIFormat(), passthrough: openAIPassthrough(),
+};

@@ -65,6 +65,22 @@ export interface Provider<S extends ProviderSchema = ProviderSchema> {
   parseError(call: CallOf<S>, status: number, headers: Headers, body: string): GatewayError;
   /** A fresh translator for one streamed call. */
   streamTranslator(call: CallOf<S>): StreamTranslator;
+  /** How callers reach this kind's own API through `/{provider name}/…` (src/passthrough/); absent: no passthrough (404). */
+  passthrough?: Passthrough<z.output<S> & ProviderSettings>;
+}
+
+/**
+ * Provider-native passthrough: what the gateway must know of a kind to forward a
+ * caller's request to the provider's own API, unread. The rest (path safety, header
+ * hygiene, limits, logging) is the same for every kind.
+ */
+export interface Passthrough<C extends ProviderSettings = ProviderSettings> {
+  /** The URL caller paths are appended to, without a trailing `/`: the operator's, from the config. A path never leaves it. */
+  root(config: C): string;
+  /** Set on every forwarded request, replacing the caller's: the credential the way the provider expects it, the operator's static headers. */
+  headers(config: C, credential: string | undefined): Record<string, string>;
+  /** Sent only when the caller sent no header of that name (e.g. `anthropic-version`). */
+  defaults?: Record<string, string>;
 }
 
 /** One fetch. Never follows a redirect: a 307 would re-send the credential and the prompt, a 302 turn into a GET (routing fails a 3xx). */
