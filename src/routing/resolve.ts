@@ -36,12 +36,16 @@ function build(config: GatewayConfig, model: string): Route | undefined {
   const slash = model.indexOf('/');
   if (slash > 0 && slash < model.length - 1) {
     const provider = model.slice(0, slash);
-    if (Object.hasOwn(config.providers, provider)) {
-      const only = target(config, provider, model.slice(slash + 1));
-      return { model, provider, tiers: [[only]], targets: [only], strategy: 'weighted', retry: routing.retry, failoverOn: new Set(routing.failover_on) };
-    }
+    if (Object.hasOwn(config.providers, provider)) return providerRoute(config, provider, model.slice(slash + 1));
   }
   return undefined;
+}
+
+/** The route of a direct `provider/model` address (a declared provider): that one target, no alias consulted. */
+export function providerRoute(config: GatewayConfig, provider: string, model: string): Route {
+  const only = target(config, provider, model);
+  const { retry, failover_on } = config.routing;
+  return { model: `${provider}/${model}`, provider, tiers: [[only]], targets: [only], strategy: 'weighted', retry, failoverOn: new Set(failover_on) };
 }
 
 // Resolved once per config and model. Callers choose direct `provider/model` strings,
