@@ -18,6 +18,8 @@ const CODES = {
   // A key with a budget asked for a model with no price (and no limits.default_price).
   model_not_priced: { status: 403, type: 'invalid_request_error' },
   chaos_not_allowed: { status: 403, type: 'invalid_request_error' },
+  // A provider-native passthrough the key's `passthrough` list does not name.
+  passthrough_not_allowed: { status: 403, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },

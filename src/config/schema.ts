@@ -4,7 +4,7 @@ import { RetrySchema, RoutingSettingsSchema, StrategySchema, TimeoutsSchema, Wei
 import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
 import { LogSettingsSchema, MetadataSchema } from './log-schema';
 import { secretName } from './provider-schema';
-import { ProviderConfigSchema } from '../providers/registry';
+import { ProviderConfigSchema, providerFor } from '../providers/registry';
 
 /**
  * The operator's configuration: the `GATEWAY_CONFIG` var in wrangler.toml (a TOML
@@ -55,6 +55,12 @@ export const KeySchema = z.strictObject({
   /** Model aliases, `provider/model`, `provider/*`, or `*`. */
   models: z.array(z.string().min(1)).min(1).default(['*']),
   description: z.string().optional(),
+  /**
+   * Providers (config names, or `*` for all) whose own API this key may call through
+   * `/{provider}/…` (src/passthrough/). None by default: a passthrough reaches the
+   * whole of the provider account (files, batches, fine-tunes), not one model.
+   */
+  passthrough: z.array(z.string().min(1)).default([]),
   /** May send `x-gateway-chaos` to simulate a failure of the first target (for testing apps). */
   chaos: z.boolean().default(false),
   /** Cache entries are shared by keys with the same scope; by default each key is its own scope. */
@@ -125,6 +131,10 @@ export const GatewayConfigSchema = z
       );
     }
     for (const [keyId, key] of Object.entries(config.keys)) {
+      key.passthrough.forEach((name, i) => {
+        const problem = passthroughProblem(name, config.providers);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['keys', keyId, 'passthrough', i], message: problem });
+      });
       key.models.forEach((pattern, i) => {
         if (!patternIsKnown(pattern, config)) {
           ctx.addIssue({
@@ -140,6 +150,13 @@ export const GatewayConfigSchema = z
 function declaredProvider(model: string, config: { providers: object }): boolean {
   const slash = model.indexOf('/');
   return slash > 0 && slash < model.length - 1 && Object.hasOwn(config.providers, model.slice(0, slash));
+}
+
+function passthroughProblem(name: string, providers: Record<string, { kind: string }>): string | undefined {
+  if (name === '*') return undefined;
+  if (!Object.hasOwn(providers, name)) return `"${name}" is neither "*" nor a declared provider`;
+  const kind = providers[name]!.kind;
+  return providerFor(kind).passthrough ? undefined : `provider "${name}" is of kind "${kind}", which has no native passthrough`;
 }
 
 function patternIsKnown(pattern: string, config: { providers: object; models: object }): boolean {
