@@ -7,14 +7,15 @@ import type { AppEnv } from './context';
 import { auth, callLog, config } from './middleware';
 import { countTokens, messages } from './routes/messages';
 import { getModel, listModels } from './routes/models';
+import { passthrough, passthroughEntry } from './routes/passthrough';
 import { proxy } from './routes/proxy';
 import { responses } from './routes/responses';
 import type { Context } from 'hono';
 
 /**
  * The gateway's HTTP surface. Middleware order (outermost first): call log (so
- * rejected calls are logged too) → config → auth (/v1 only) → route. `onError` is
- * the only place an error becomes a response.
+ * rejected calls are logged too) → config → auth (/v1, and passthrough routes) → route.
+ * `onError` is the only place an error becomes a response.
  */
 export const app = new Hono<AppEnv>();
 
@@ -56,6 +57,9 @@ for (const [path, allow] of Object.entries(METHODS)) {
     });
   });
 }
+
+// Last: `/{provider}/…` is provider-native passthrough for any path no route above took.
+app.all('/:provider/*', passthroughEntry, auth, passthrough);
 
 function handleError(error: unknown, c: Context<AppEnv>): Response {
   const record = c.get('record');

@@ -9,6 +9,21 @@ function tooLarge(cap: number): GatewayError {
 }
 
 /**
+ * The body's bytes, or null when there is none (a passthrough forwards any body), under
+ * the same cap as readJsonObject: a declared length over it refused before reading,
+ * none (chunked) cut off at the cap.
+ */
+export async function readBody(request: Request, cap: number): Promise<Uint8Array | null> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > cap) throw tooLarge(cap);
+  if (!request.body) return null;
+  if (declared >= 0) return new Uint8Array(await request.arrayBuffer());
+  const bytes = await readCapped(request.body, cap);
+  if (!bytes) throw tooLarge(cap);
+  return bytes;
+}
+
+/**
  * Reads the body, stopping as soon as it passes `cap`: a declared Content-Length
  * over the cap is refused before reading, and a body that lies about (or omits) its
  * length is cut off at the cap rather than buffered whole.

@@ -80,7 +80,7 @@ export const config = createMiddleware<AppEnv>(async function config(c, next) {
  * (Anthropic's SDKs) or `x-goog-api-key` (Google's), so a native SDK works by
  * changing only its base URL. Undefined when none is sent.
  */
-function callerKey(headers: Headers): string | undefined {
+export function callerKey(headers: Headers): string | undefined {
   const authorization = headers.get('authorization');
   if (authorization !== null) return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1];
   return headers.get('x-api-key')?.trim() || headers.get('x-goog-api-key')?.trim() || undefined;
