@@ -1,4 +1,5 @@
 import { anthropicSuite } from './anthropic-config.ts';
+import { passthroughSuite } from './passthrough-config.ts';
 
 /**
  * Test config for providers that do not speak OpenAI's wire format: each one's
@@ -16,8 +17,10 @@ export interface NativeSuite {
   providers: Record<string, object>;
   models: Record<string, object>;
   prices?: Record<string, object>;
-  /** Worker secrets (provider credentials) the suite's providers name. */
+  /** Worker secrets (provider credentials, caller keys) the suite's providers and keys name. */
   secrets?: Record<string, string>;
+  /** Caller keys the suite's tests need (their secrets in `secrets`). */
+  keys?: Record<string, object>;
 }
 
 /** Each takes the fixture server's origin, e.g. http://127.0.0.1:4711. */
@@ -26,15 +29,17 @@ export const NATIVE_SUITES: ((root: string) => NativeSuite)[] = [
   azureSuite,
   workersAISuite,
   geminiSuite,
+  passthroughSuite,
 ];
 
 export function nativeSuites(root: string): Required<NativeSuite> {
-  const merged: Required<NativeSuite> = { providers: {}, models: {}, prices: {}, secrets: {} };
+  const merged: Required<NativeSuite> = { providers: {}, models: {}, prices: {}, secrets: {}, keys: {} };
   for (const suite of NATIVE_SUITES.map((make) => make(root))) {
     Object.assign(merged.providers, suite.providers);
     Object.assign(merged.models, suite.models);
     Object.assign(merged.prices, suite.prices ?? {});
     Object.assign(merged.secrets, suite.secrets ?? {});
+    Object.assign(merged.keys, suite.keys ?? {});
   }
   return merged;
 }

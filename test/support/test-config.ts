@@ -144,6 +144,7 @@ export function testGatewayConfig(port: number) {
       'tenant-x2': { secrets: ['KEY_TENANT_X2'], cache_scope: 'tenant-x' },
       tagged: { secrets: ['KEY_TAGGED'], metadata: { team: 'search', tier: 2 } },
       payloads: { secrets: ['KEY_PAYLOADS'], log_payloads: true },
+      ...native.keys,
     },
     limits: {
       models: {
