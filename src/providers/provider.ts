@@ -72,7 +72,11 @@ export interface Provider<S extends ProviderSchema = ProviderSchema> {
 /**
  * Provider-native passthrough: what the gateway must know of a kind to forward a
  * caller's request to the provider's own API, unread. The rest (path safety, header
- * hygiene, limits, logging) is the same for every kind.
+ * hygiene, limits, logging) is the same for every kind (src/passthrough/). Declared by
+ * openai, openai-compatible and huggingface (`Authorization: Bearer`); still to wire:
+ * anthropic (`x-api-key`, defaults `{ 'anthropic-version': '2023-06-01' }`), gemini
+ * (`x-goog-api-key`; usage.ts does not read its `usageMetadata` yet), azure (`api-key`).
+ * A kind without one answers 404, and a key's `passthrough` list may not name it.
  */
 export interface Passthrough<C extends ProviderSettings = ProviderSettings> {
   /** The URL caller paths are appended to, without a trailing `/`: the operator's, from the config. A path never leaves it. */
