@@ -167,7 +167,7 @@ describe('parseConfig', () => {
       timeouts: { first_byte_ms: 30_000, idle_ms: 30_000, total_ms: 600_000 },
       providers: { demo: { kind: 'demo', headers: {}, stream_usage: true, rate_limit_scope: 'model', timeouts: {} } },
       models: {},
-      keys: { local: { secrets: ['KEY_LOCAL'], models: ['*'], chaos: false, log_payloads: false } },
+      keys: { local: { secrets: ['KEY_LOCAL'], models: ['*'], passthrough: [], chaos: false, log_payloads: false } },
       log: { batch_size: 50, flush_ms: 10, retention_days: 30, redact_patterns: [], payload_max_bytes: 1024 * 1024 },
       limits: {
         defaults: {},
