@@ -330,6 +330,15 @@ describe('upstream answers', () => {
     expect(await logRow(idOf(res))).toMatchObject({ status: 400, error_code: 'upstream_rejected' });
   });
 
+  it('passes a 304 on, without a body', async () => {
+    const res = await send('/pt-openai/v1/files/file-1/not-modified', { headers: { 'if-none-match': '"v1"' } });
+    expect(res.status).toBe(304);
+    expect(res.headers.get('etag')).toBe('"v1"');
+    expect(await res.text()).toBe('');
+    expect((await onlyRequest(res)).headers['if-none-match']).toBe('"v1"');
+    expect(await logRow(idOf(res))).toMatchObject({ status: 304, error_code: null });
+  });
+
   it("answers 502 when the provider refuses the gateway's credential (the caller's key is fine)", async () => {
     const res = await send('/pt-openai/error-401');
     await expectGatewayError(res, 502, 'upstream_credential_rejected');

@@ -36,6 +36,8 @@ import { bodyKind, UsageTap } from './usage';
  */
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+/** Statuses whose response has no body (a Response with one would throw). */
+const NULL_BODY = new Set([204, 205, 304]);
 /** The model the D1 row names when the body names none (and the price `provider/*` a budgeted key needs). */
 const ANY_MODEL = '*';
 
@@ -83,9 +85,17 @@ export interface ForwardInput {
 
 const decoder = new TextDecoder();
 
-/** What limits see of a body they cannot read: its model, its output cap, and its bytes as the prompt. */
-function estimation(body: Uint8Array | null, contentType: string | null) {
-  if (!body || body.byteLength === 0 || bodyKind(contentType) !== 'json') return { model: ANY_MODEL, endpoint: 'embeddings' as Operation, body: {} };
+/** What limits and the log see of a body the gateway does not read: its model, whether it streams, and a body to estimate tokens from. */
+interface Estimation {
+  model: string;
+  stream: boolean;
+  /** With `body`: what limits/estimate.ts counts (an empty embeddings call counts nothing). */
+  endpoint: Operation;
+  body: JsonObject;
+}
+
+function estimation(body: Uint8Array | null, contentType: string | null): Estimation {
+  if (!body || body.byteLength === 0 || bodyKind(contentType) !== 'json') return { model: ANY_MODEL, stream: false, endpoint: 'embeddings', body: {} };
   const text = decoder.decode(body);
   let json: JsonObject = {};
   try {
@@ -102,7 +112,7 @@ function estimation(body: Uint8Array | null, contentType: string | null) {
   // Every byte of the body counted as prompt text: an upper bound for text, whatever
   // the API's shape (limits/estimate.ts), and a generous one for inline images.
   const estimated: JsonObject = { prompt: text, ...(cap !== undefined ? { max_tokens: cap } : {}), ...(typeof json.n === 'number' ? { n: json.n } : {}) };
-  return { model, endpoint: 'completions' as Operation, body: estimated, stream: json.stream === true };
+  return { model, stream: json.stream === true, endpoint: 'completions', body: estimated };
 }
 
 export async function forward(prepared: Prepared, input: ForwardInput): Promise<Response> {
@@ -112,7 +122,7 @@ export async function forward(prepared: Prepared, input: ForwardInput): Promise<
   const route = providerRoute(config, provider, estimate.model);
   const target = route.targets[0]!;
   record.model = route.model;
-  record.stream = estimate.stream === true;
+  record.stream = estimate.stream;
   const admission = await admit({ env, config, keyId: input.caller.keyId, route, endpoint: estimate.endpoint, body: estimate.body, record, ctx: input.ctx });
   if (admission) input.onAdmitted(admission);
 
@@ -165,26 +175,29 @@ export async function forward(prepared: Prepared, input: ForwardInput): Promise<
     throw failure;
   }
 
+  const { status } = response;
   const out = downstreamHeaders(response.headers, admission?.headers);
-  if (!response.ok) {
+  if (status >= 400) record.errorCode = status === 429 ? 'upstream_rate_limited' : status < 500 ? 'upstream_rejected' : 'upstream_failed';
+  if (!response.body || prepared.method === 'HEAD' || NULL_BODY.has(status)) {
     finish();
+    void response.body?.cancel().catch(() => {});
+    return new Response(null, { status, headers: out });
+  }
+  if (!response.ok) {
     // The provider's own error, for the native SDK to read; never the credential in it.
+    // Read under the total timer, which aborts a body that stalls.
     const text = await readErrorBody(response);
-    record.errorCode = response.status === 429 ? 'upstream_rate_limited' : response.status < 500 ? 'upstream_rejected' : 'upstream_failed';
-    return new Response(credential ? text.split(credential).join('[redacted]') : text, { status: response.status, headers: out });
+    finish();
+    return new Response(credential ? text.split(credential).join('[redacted]') : text, { status, headers: out });
   }
   const tap = new UsageTap(bodyKind(response.headers.get('content-type')), target.maxResponseBytes);
   if (tap.kind === 'sse') record.stream = true;
-  if (!response.body || prepared.method === 'HEAD' || response.status === 204) {
-    finish();
-    return new Response(null, { status: response.status, headers: out });
-  }
   const body = relayBody({
     body: response.body, tap, record, provider, finish,
     upstream: controller, clientSignal: request.signal, done: input.endLater(),
     estimatePrompt: () => admission?.promptEstimate ?? estimateTokens(estimate.endpoint, estimate.body, config.limits).prompt,
   });
-  return new Response(body, { status: response.status, headers: out });
+  return new Response(body, { status, headers: out });
 }
 
 /** A 3xx (not followed: fetch runs with redirect "manual") or the provider refusing the gateway's credential. */
