@@ -17,7 +17,7 @@ export interface RelayInput {
   tap: UsageTap;
   record: CallRecord;
   provider: string;
-  /** Aborted with a GatewayError when a timeout fires. */
+  /** Aborted with a GatewayError when a timeout fires, or when the client leaves. */
   upstream: AbortController;
   clientSignal: AbortSignal;
   /** Stops the timers. */
@@ -40,7 +40,7 @@ export function relayBody({ body, tap, record, provider, upstream, clientSignal,
     ended = true;
     finish();
     clientSignal.removeEventListener('abort', onGone);
-    upstream.signal.removeEventListener('abort', onTimeout);
+    upstream.signal.removeEventListener('abort', onAborted);
     if (how === 'complete') tap.end();
     else {
       record.streamCut = true;
@@ -66,9 +66,12 @@ export function relayBody({ body, tap, record, provider, upstream, clientSignal,
     done();
   };
   const onGone = () => end('gone');
-  const onTimeout = () => end(upstream.signal.reason instanceof GatewayError ? upstream.signal.reason : new GatewayError('upstream_timeout', `Provider "${provider}" timed out`));
+  const onAborted = () => {
+    if (clientSignal.aborted) return end('gone');
+    end(upstream.signal.reason instanceof GatewayError ? upstream.signal.reason : new GatewayError('upstream_timeout', `Provider "${provider}" timed out`));
+  };
   clientSignal.addEventListener('abort', onGone, { once: true });
-  upstream.signal.addEventListener('abort', onTimeout, { once: true });
+  upstream.signal.addEventListener('abort', onAborted, { once: true });
 
   return new ReadableStream<Uint8Array>({
     start(controller) {

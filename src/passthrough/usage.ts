@@ -1,6 +1,7 @@
+import { readUsage, type Usage } from '../core/usage';
 import { scanEvent } from '../streaming/scan';
 import { SseParser } from '../streaming/sse';
-import { readUsage, type Streamed, type TokenUsage } from '../streaming/usage';
+import type { Streamed } from '../streaming/usage';
 
 /**
  * Token usage of a passthrough answer the gateway does not otherwise read. It sees
@@ -20,12 +21,8 @@ import { readUsage, type Streamed, type TokenUsage } from '../streaming/usage';
  * the input in `message_start` and the running output in each `message_delta`.
  */
 
-interface Counts {
-  input?: number;
-  output?: number;
-  /** Prompt tokens read from the provider's prompt cache (a part of the prompt). */
-  cached?: number;
-}
+/** Usage as one event or answer reports it; a field it does not report stays undefined. */
+type Counts = Partial<Usage>;
 
 type Located = {
   usage?: unknown;
@@ -39,28 +36,33 @@ type NativeUsage = {
   /** Anthropic: on top of input_tokens. */
   cache_read_input_tokens?: unknown;
   cache_creation_input_tokens?: unknown;
-  /** OpenAI Responses: within input_tokens. */
+  /** OpenAI Responses and Images: within input_tokens. */
   input_tokens_details?: { cached_tokens?: unknown } | null;
 };
 
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
 
+function defined(counts: Counts): Counts {
+  return Object.fromEntries(Object.entries(counts).filter(([, value]) => value !== undefined));
+}
+
 function countsOf(usage: unknown): Counts | undefined {
   const openai = readUsage(usage);
-  if (openai) return { input: openai.prompt, output: openai.completion, ...(openai.cached !== null ? { cached: openai.cached } : {}) };
+  if (openai) return defined(openai);
   if (typeof usage !== 'object' || usage === null) return undefined;
   const u = usage as NativeUsage;
   const input = num(u.input_tokens);
   const output = num(u.output_tokens);
   if (input === undefined && output === undefined) return undefined;
-  const read = num(u.cache_read_input_tokens);
-  const written = num(u.cache_creation_input_tokens);
-  const counts: Counts = {};
-  if (input !== undefined) counts.input = input + (read ?? 0) + (written ?? 0);
-  if (output !== undefined) counts.output = output;
-  const cached = read ?? num(u.input_tokens_details?.cached_tokens);
-  if (cached !== undefined) counts.cached = cached;
-  return counts;
+  const cacheRead = num(u.cache_read_input_tokens);
+  const cacheWrite = num(u.cache_creation_input_tokens);
+  return defined({
+    // Every prompt token, as OpenAI's prompt_tokens: Anthropic counts cache reads and writes apart.
+    prompt: input === undefined ? undefined : input + (cacheRead ?? 0) + (cacheWrite ?? 0),
+    completion: output,
+    cacheRead: cacheRead ?? num(u.input_tokens_details?.cached_tokens),
+    cacheWrite,
+  });
 }
 
 function located(value: unknown): unknown {
@@ -81,7 +83,6 @@ export function bodyKind(contentType: string | null): BodyKind {
 export class UsageTap {
   readonly streamed: Streamed = { bytes: 0, events: 0 };
   private counts: Counts = {};
-  private seen = false;
   private readonly decoder = new TextDecoder();
   private readonly parser = new SseParser();
   private text: string | undefined = '';
@@ -113,9 +114,10 @@ export class UsageTap {
   }
 
   /** What the provider reported, or undefined when it reported nothing readable. */
-  usage(): TokenUsage | undefined {
-    if (!this.seen || (this.counts.input === undefined && this.counts.output === undefined)) return undefined;
-    return { prompt: this.counts.input ?? 0, completion: this.counts.output ?? 0, cached: this.counts.cached ?? null };
+  usage(): Usage | undefined {
+    const { prompt, completion, cacheRead, cacheWrite } = this.counts;
+    if (prompt === undefined && completion === undefined) return undefined;
+    return { prompt: prompt ?? 0, completion: completion ?? 0, cacheRead, cacheWrite };
   }
 
   private event(data: string): void {
@@ -129,9 +131,7 @@ export class UsageTap {
 
   private take(value: unknown): void {
     const counts = countsOf(located(value));
-    if (!counts) return;
-    this.seen = true;
-    this.counts = { ...this.counts, ...counts };
+    if (counts) this.counts = { ...this.counts, ...counts };
   }
 }
 

@@ -74,9 +74,11 @@ export interface Provider<S extends ProviderSchema = ProviderSchema> {
  * caller's request to the provider's own API, unread. The rest (path safety, header
  * hygiene, limits, logging) is the same for every kind (src/passthrough/). Declared by
  * openai, openai-compatible and huggingface (`Authorization: Bearer`); still to wire:
- * anthropic (`x-api-key`, defaults `{ 'anthropic-version': '2023-06-01' }`), gemini
- * (`x-goog-api-key`; usage.ts does not read its `usageMetadata` yet), azure (`api-key`).
- * A kind without one answers 404, and a key's `passthrough` list may not name it.
+ * anthropic (`x-api-key`, defaults `{ 'anthropic-version': '2023-06-01' }`), azure
+ * (`api-key`, or a bearer for `auth = "entra"`; root `resource_url`), workers-ai over
+ * REST (bearer; a binding has no HTTP API to pass to), gemini (`x-goog-api-key`;
+ * src/passthrough/usage.ts does not read its `usageMetadata` yet). A kind without
+ * one answers 404, and a key's `passthrough` list may not name it.
  */
 export interface Passthrough<C extends ProviderSettings = ProviderSettings> {
   /** The URL caller paths are appended to, without a trailing `/`: the operator's, from the config. A path never leaves it. */
