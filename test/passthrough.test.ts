@@ -159,6 +159,45 @@ describe('forwarding', () => {
     expect(await logRow(idOf(res))).toMatchObject({ stream: 1, prompt_tokens: 25, completion_tokens: 9 });
   });
 
+  it('reaches Anthropic with its own header and version, for apps on the Anthropic SDK', async () => {
+    const body = { model: 'claude-pt', max_tokens: 20, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }] }] };
+    const res = await send('/pt-anthropic/v1/messages', { body, headers: { 'x-api-key': ALL } }, null);
+    expect(res.status).toBe(200);
+    const seen = await onlyRequest(res);
+    expect(seen.path).toBe('/pt/anthropic/v1/messages');
+    expect(seen.headers['x-api-key']).toBe(PT_CREDENTIALS.PT_ANTHROPIC_KEY);
+    expect(seen.headers['anthropic-version']).toBe('2023-06-01');
+    expect(seen.headers.authorization).toBeUndefined();
+    // Unread: what the gateway's translation would drop (prompt caching) arrives as sent.
+    expect(seen.body).toEqual(body);
+    expect(await logRow(idOf(res))).toMatchObject({ provider: 'pt-anthropic', prompt_tokens: 25, completion_tokens: 9, cached_tokens: 4 });
+  });
+
+  it("keeps the caller's anthropic-version when it sends one", async () => {
+    const res = await send('/pt-anthropic/v1/messages', { body: { model: 'claude-pt', max_tokens: 5, messages: [] }, headers: { 'x-api-key': ALL, 'anthropic-version': '2024-01-01' } }, null);
+    expect((await onlyRequest(res)).headers['anthropic-version']).toBe('2024-01-01');
+  });
+
+  it('reaches Gemini with the key in its header only, and reads usageMetadata', async () => {
+    const res = await send('/pt-gemini/v1beta/models/gemini-pt:generateContent', { body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, headers: { 'x-goog-api-key': ALL } }, null);
+    expect(res.status).toBe(200);
+    const seen = await onlyRequest(res);
+    expect(seen.path).toBe('/pt/gemini/v1beta/models/gemini-pt:generateContent');
+    expect(seen.headers['x-goog-api-key']).toBe(PT_CREDENTIALS.PT_GEMINI_KEY);
+    expect(JSON.stringify(seen)).not.toContain(ALL);
+    expect(await logRow(idOf(res))).toMatchObject({ provider: 'pt-gemini', prompt_tokens: 12, completion_tokens: 8, cached_tokens: 4 });
+  });
+
+  it("reaches an Azure resource's own API with its api-key header", async () => {
+    const res = await send('/pt-azure/openai/deployments/d1/chat/completions?api-version=2024-10-21', { body: { messages: [{ role: 'user', content: 'hi' }] } });
+    expect(res.status).toBe(200);
+    const seen = await onlyRequest(res);
+    expect(seen.path).toBe('/pt/azure/openai/deployments/d1/chat/completions');
+    expect(seen.headers['api-key']).toBe(PT_CREDENTIALS.PT_AZURE_KEY);
+    expect(seen.headers.authorization).toBeUndefined();
+    expect(await logRow(idOf(res))).toMatchObject({ provider: 'pt-azure', prompt_tokens: 7, completion_tokens: 3 });
+  });
+
   it('forwards a multipart body byte for byte', async () => {
     const form = new FormData();
     form.append('model', 'whisper-1');

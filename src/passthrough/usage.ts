@@ -14,7 +14,8 @@ import type { Streamed } from '../streaming/usage';
  * - anything else (audio, files): nothing.
  *
  * Usage is read where the provider APIs put it: `usage`, `message.usage` (Anthropic's
- * `message_start`) or `response.usage` (OpenAI Responses' `response.completed`), in
+ * `message_start`), `response.usage` (OpenAI Responses' `response.completed`) or
+ * `usageMetadata` (Gemini's `promptTokenCount` / `candidatesTokenCount`), in
  * OpenAI's shape (`prompt_tokens`, `completion_tokens`) or the `input_tokens` /
  * `output_tokens` shape of Anthropic Messages and OpenAI's Responses and Images APIs.
  * Across a stream later numbers replace earlier ones field by field: Anthropic sends
@@ -26,6 +27,8 @@ type Counts = Partial<Usage>;
 
 type Located = {
   usage?: unknown;
+  /** Gemini's, on every answer and stream event (the counts so far). */
+  usageMetadata?: unknown;
   message?: { usage?: unknown } | null;
   response?: { usage?: unknown } | null;
 };
@@ -46,10 +49,21 @@ function defined(counts: Counts): Counts {
   return Object.fromEntries(Object.entries(counts).filter(([, value]) => value !== undefined));
 }
 
+type GeminiUsage = { promptTokenCount?: unknown; candidatesTokenCount?: unknown; thoughtsTokenCount?: unknown; cachedContentTokenCount?: unknown };
+
 function countsOf(usage: unknown): Counts | undefined {
   const openai = readUsage(usage);
   if (openai) return defined(openai);
   if (typeof usage !== 'object' || usage === null) return undefined;
+  const g = usage as GeminiUsage;
+  if (num(g.promptTokenCount) !== undefined) {
+    // Gemini bills thinking as output; cached tokens are within the prompt count.
+    return defined({
+      prompt: num(g.promptTokenCount),
+      completion: (num(g.candidatesTokenCount) ?? 0) + (num(g.thoughtsTokenCount) ?? 0),
+      cacheRead: num(g.cachedContentTokenCount),
+    });
+  }
   const u = usage as NativeUsage;
   const input = num(u.input_tokens);
   const output = num(u.output_tokens);
@@ -68,7 +82,7 @@ function countsOf(usage: unknown): Counts | undefined {
 function located(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Located;
-  return v.usage ?? v.message?.usage ?? v.response?.usage;
+  return v.usage ?? v.message?.usage ?? v.response?.usage ?? v.usageMetadata;
 }
 
 export type BodyKind = 'json' | 'sse' | 'other';
@@ -135,8 +149,9 @@ export class UsageTap {
   }
 }
 
-/** Whether the event has a `"usage": {` (OpenAI streams send `"usage":null` in every chunk but the last: not parsed). */
+/** Whether the event has a `"usage": {` (OpenAI streams send `"usage":null` in every chunk but the last: not parsed), or Gemini's `"usageMetadata"`. */
 function carriesUsage(data: string): boolean {
+  if (data.includes('"usageMetadata"')) return true;
   for (let at = data.indexOf('"usage"'); at !== -1; at = data.indexOf('"usage"', at + 7)) {
     let i = at + 7;
     while (data.charCodeAt(i) === 0x20) i++;

@@ -216,4 +216,12 @@ export const azure: Provider<typeof AzureConfig> = {
     return httpError(call, status, headers, text);
   },
   streamTranslator: azureStream,
+  // `/{name}/openai/...` for apps on Azure's SDKs: the resource's whole API (deployments, v1, files).
+  passthrough: {
+    root: (config) => (config.resource_url ?? config.base_url)!.replace(/\/+$/, ''),
+    headers: (config, credential): Record<string, string> => {
+      if (!credential) return { ...config.headers };
+      return { ...config.headers, ...(config.auth === 'entra' ? { authorization: `Bearer ${credential}` } : { 'api-key': credential }) };
+    },
+  },
 };

@@ -73,12 +73,9 @@ export interface Provider<S extends ProviderSchema = ProviderSchema> {
  * Provider-native passthrough: what the gateway must know of a kind to forward a
  * caller's request to the provider's own API, unread. The rest (path safety, header
  * hygiene, limits, logging) is the same for every kind (src/passthrough/). Declared by
- * openai, openai-compatible and huggingface (`Authorization: Bearer`); still to wire:
- * anthropic (`x-api-key`, defaults `{ 'anthropic-version': '2023-06-01' }`), azure
- * (`api-key`, or a bearer for `auth = "entra"`; root `resource_url`), workers-ai over
- * REST (bearer; a binding has no HTTP API to pass to), gemini (`x-goog-api-key`;
- * src/passthrough/usage.ts does not read its `usageMetadata` yet). A kind without
- * one answers 404, and a key's `passthrough` list may not name it.
+ * every kind with an HTTP API of its own but workers-ai (its account id may be a
+ * secret, which a root cannot read) and demo. A kind without one answers 404, and a
+ * key's `passthrough` list may not name it.
  */
 export interface Passthrough<C extends ProviderSettings = ProviderSettings> {
   /** The URL caller paths are appended to, without a trailing `/`: the operator's, from the config. A path never leaves it. */

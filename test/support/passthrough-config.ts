@@ -10,6 +10,9 @@ export const PT_CREDENTIALS = {
   PT_OPENAI_KEY: 'sk-provider-pt-openai-credential-0123',
   PT_COMPAT_KEY: 'sk-provider-pt-compat-credential-4567',
   PT_HF_TOKEN: 'hf_provider_pt_credential_89ab',
+  PT_ANTHROPIC_KEY: 'sk-ant-provider-pt-credential-cdef',
+  PT_GEMINI_KEY: 'AIza-provider-pt-credential-0123456',
+  PT_AZURE_KEY: 'azure-provider-pt-credential-456789',
 } as const;
 
 /** Caller keys, by key id. */
@@ -48,6 +51,9 @@ export function passthroughSuite(root: string): NativeSuite {
         timeouts: { first_byte_ms: 400, idle_ms: 400, total_ms: 1000 },
       },
       'pt-hf': { kind: 'huggingface', base_url: `${root}/pt/hf/v1`, api_key_secret: 'PT_HF_TOKEN' },
+      'pt-anthropic': { kind: 'anthropic', base_url: `${root}/pt/anthropic`, api_key_secret: 'PT_ANTHROPIC_KEY', allow_private_network: true },
+      'pt-gemini': { kind: 'gemini', base_url: `${root}/pt/gemini/v1beta`, api_key_secret: 'PT_GEMINI_KEY', allow_private_network: true },
+      'pt-azure': { kind: 'azure', resource_url: `${root}/pt/azure`, api_key_secret: 'PT_AZURE_KEY', allow_private_network: true },
       // No credential: a local server.
       'pt-open': { kind: 'openai-compatible', base_url: `${root}/pt/open/v1` },
       'pt-demo': { kind: 'demo' },

@@ -1,6 +1,6 @@
 import { httpError } from '../http-errors';
 import type { Provider } from '../provider';
-import { AnthropicConfig } from './config';
+import { AnthropicConfig, DEFAULT_BASE_URL } from './config';
 import { anthropicRequest } from './request';
 import { anthropicAnswer } from './response';
 import { anthropicStream } from './stream';
@@ -21,4 +21,10 @@ export const anthropic: Provider<typeof AnthropicConfig> = {
   parseResponse: anthropicAnswer,
   parseError: httpError,
   streamTranslator: anthropicStream,
+  // `/{name}/v1/messages` for apps on Anthropic's SDKs: their requests unread, prompt caching and all.
+  passthrough: {
+    root: (config) => (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
+    headers: (config, credential) => ({ ...config.headers, ...(credential ? { 'x-api-key': credential } : {}) }),
+    defaults: { 'anthropic-version': '2023-06-01' },
+  },
 };

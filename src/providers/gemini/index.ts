@@ -22,6 +22,8 @@ import { geminiStream } from './stream';
  */
 
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
+/** An API root ends in its version (`/v1beta`); Google's SDKs add the version themselves. */
+const VERSION = /\/v\d+(?:alpha|beta)?$/;
 
 const GeminiConfig = z
   .strictObject({
@@ -73,4 +75,9 @@ export const gemini: Provider<typeof GeminiConfig> = {
   parseResponse: (call, json) => (call.operation === 'embeddings' ? embeddingAnswer(call, json) : chatAnswer(call, json)),
   parseError: geminiError,
   streamTranslator: geminiStream,
+  // `/{name}/v1beta/models/...` for apps on Google's SDKs. The key goes in its header, never the URL.
+  passthrough: {
+    root: (config) => (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '').replace(VERSION, ''),
+    headers: (_config, credential): Record<string, string> => (credential ? { 'x-goog-api-key': credential } : {}),
+  },
 };
