@@ -1,6 +1,7 @@
 import type { GatewayConfig } from '../config/schema';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
+import type { StreamTap } from '../core/stream-tap';
 import type { Route, Target } from '../core/target';
 import { StreamAssembler } from './assemble';
 import { isStorable, type CacheEntry } from './entry';
@@ -39,7 +40,7 @@ export interface CacheLookup {
   /** On a miss: offers the call's complete answer for storing, or undefined when there is none (the call failed). */
   offer(answer: JsonObject | undefined, servedBy?: Target): void;
   /** For a streamed miss: collects the chunks and offers the assembled answer at the end. */
-  tap(servedBy: Target): { chunk(data: string): void; end(complete: boolean): void } | undefined;
+  tap(servedBy: Target): StreamTap | undefined;
 }
 
 const OFF: Omit<CacheLookup, 'status' | 'headers'> = { offer: () => {}, tap: () => undefined };

@@ -1,10 +1,11 @@
+import { StreamAssembler } from '../cache/assemble';
 import { hitHeaders, recordHit } from '../cache/serve';
 import type { GatewayConfig } from '../config/schema';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
+import type { StreamTap } from '../core/stream-tap';
 import { estimateTokens } from '../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../logging/call-record';
-import { payloadTap } from '../logging/payload-capture';
 import type { CallResult } from '../pipeline/run-call';
 import { replayStream } from '../streaming/answer-stream';
 import { relay } from '../streaming/relay';
@@ -62,7 +63,7 @@ export function respond({ format, result, record, operation, body, config, strea
   }
   // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
   const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
-  const tap = payloadTap(record, operation, cache.tap(served.target));
+  const tap = withPayload(record, operation, cache.tap(served.target));
   const framer = format.framer();
   return new Response(relay({ served, record, framer, clientSignal, estimatePrompt, tap, onEnd: endLater() }), { headers: { ...headers, ...SSE_HEADERS } });
 }
@@ -71,4 +72,21 @@ export function respond({ format, result, record, operation, body, config, strea
 function overheadMs(record: CallRecord): number {
   const upstream = record.attemptLog.reduce((sum, a) => sum + a.latencyMs + a.waitMs, 0);
   return Math.max(0, Date.now() - record.startedAt - upstream);
+}
+
+/** The cache's stream tap, joined by one that assembles the answer when the call logs its payload. */
+function withPayload(record: CallRecord, operation: Operation, cacheTap: StreamTap | undefined): StreamTap | undefined {
+  const capture = record.payload;
+  if (!capture) return cacheTap;
+  const assembler = new StreamAssembler(operation);
+  return {
+    chunk(data) {
+      cacheTap?.chunk(data);
+      assembler.push(data);
+    },
+    end(complete) {
+      cacheTap?.end(complete);
+      capture.answered(complete ? assembler.result() : undefined);
+    },
+  };
 }

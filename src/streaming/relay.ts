@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
+import type { StreamTap } from '../core/stream-tap';
 import type { Target } from '../core/target';
 import type { StreamFramer } from './framer';
 import { scanEvent } from './scan';
@@ -36,12 +37,6 @@ const encoder = new TextEncoder();
  * without cancel() or an error) is still open then.
  */
 const BACKSTOP_MARGIN_MS = 2_000;
-
-/** Sees every chunk the upstream sent (usage included), then whether the stream ended properly. */
-export interface StreamTap {
-  chunk(data: string): void;
-  end(complete: boolean): void;
-}
 
 /** The serving attempt, as far as the relay needs it (routing/attempt.ts's Served). */
 export interface RelaySource {
