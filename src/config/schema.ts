@@ -3,6 +3,7 @@ import { CacheRouteSchema, CacheSettingsSchema } from './cache-schema';
 import { RetrySchema, RoutingSettingsSchema, StrategySchema, TimeoutsSchema, WeightedTargetSchema } from './routing-schema';
 import { KeyLimitsSchema, KeyModelLimitsSchema, LimitsSettingsSchema, PriceSchema } from './limits-schema';
 import { LogSettingsSchema, MetadataSchema } from './log-schema';
+import { GuardrailNamesSchema, GuardrailSchema } from './guardrails-schema';
 import { secretName } from './provider-schema';
 import { ProviderConfigSchema, providerFor } from '../providers/registry';
 
@@ -34,6 +35,8 @@ export const ModelSchema = z
     cache: CacheRouteSchema.optional(),
     /** Store the request and answer of every call to this alias (payload logs, README). */
     log_payloads: z.boolean().default(false),
+    /** Guardrails for every call of this alias (names in `guardrails`), besides the key's and the default ones. */
+    guardrails: GuardrailNamesSchema.optional(),
   })
   .superRefine((model, ctx) => {
     if (!model.targets === !model.tiers) {
@@ -71,6 +74,8 @@ export const KeySchema = z.strictObject({
   metadata: MetadataSchema.optional(),
   /** Store the request and answer of every call of this key (payload logs, README). */
   log_payloads: z.boolean().default(false),
+  /** Guardrails for every call of this key (names in `guardrails`), besides the model's and the default ones. */
+  guardrails: GuardrailNamesSchema.optional(),
 });
 
 export { LogSettingsSchema };
@@ -91,8 +96,28 @@ export const GatewayConfigSchema = z
     /** USD per million tokens, by `provider/model` (the upstream model that served). */
     prices: z.record(z.string().min(3), PriceSchema).default({}),
     log: LogSettingsSchema.default(LogSettingsSchema.parse({})),
+    /** Named checks on requests and answers (docs/configuration.md, "Guardrails"). */
+    guardrails: z.record(name, GuardrailSchema).default({}),
+    /** Guardrails every call runs, whatever its key and model. */
+    guardrails_default: GuardrailNamesSchema.default([]),
   })
   .superRefine((config, ctx) => {
+    const named = (names: readonly string[] | undefined, path: PropertyKey[]) =>
+      names?.forEach((guardrail, i) => {
+        if (!Object.hasOwn(config.guardrails, guardrail)) {
+          ctx.addIssue({ code: 'custom', path: [...path, i], message: `names guardrail "${guardrail}", which is not declared in \`guardrails\`` });
+        }
+      });
+    named(config.guardrails_default, ['guardrails_default']);
+    for (const [keyId, key] of Object.entries(config.keys)) named(key.guardrails, ['keys', keyId, 'guardrails']);
+    for (const [alias, model] of Object.entries(config.models)) named(model.guardrails, ['models', alias, 'guardrails']);
+    for (const [guardrail, g] of Object.entries(config.guardrails)) {
+      if (g.kind !== 'injection' || !g.classifier || !('model' in g.classifier) || 'url' in g.classifier) continue;
+      const model = g.classifier.model;
+      if (!model || !(Object.hasOwn(config.models, model) || declaredProvider(model, config))) {
+        ctx.addIssue({ code: 'custom', path: ['guardrails', guardrail, 'classifier', 'model'], message: `"${model}" is neither a model alias nor a declared provider's "provider/model"` });
+      }
+    }
     const known = (model: string) => Object.hasOwn(config.models, model) || declaredProvider(model, config);
     for (const [keyId, key] of Object.entries(config.keys)) {
       for (const model of Object.keys(key.limits?.models ?? {})) {

@@ -1,0 +1,153 @@
+/**
+ * The built-in detectors of the `pii` and `secrets` guardrails. Every repeat is
+ * bounded, so a detector costs at most its `reach` steps per position scanned
+ * (safe-regex.ts explains why that matters). A detector says which characters a
+ * match may contain (`inner`): a stream is held back only from the last character
+ * outside that set, not a whole window (scanner.ts).
+ */
+
+export interface DetectorSpec {
+  /** Typed placeholder name: redaction writes `[TYPE]`. */
+  type: string;
+  source: string;
+  flags?: string;
+  /** Characters from a match's start a match attempt may read. */
+  reach: number;
+  /** Characters before a match's start it may look at. */
+  behind: number;
+  /** A character a match may contain; absent when any may. */
+  inner?: RegExp;
+  /** A checksum or structure test on the matched text. */
+  valid?: (match: string) => boolean;
+  /** A region: from the match to this end marker, or to the end of the text. */
+  end?: { source: string; reach: number };
+}
+
+/** Luhn's mod-10 check (ISO/IEC 7812) on the digits of a card number. */
+export function luhn(text: string): boolean {
+  const digits = text.replace(/\D/g, '');
+  if (digits.length < 13 || digits.length > 19) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** ISO 13616 IBAN check: country code and check digits moved to the end, letters as 10-35, mod 97 = 1. */
+export function ibanValid(text: string): boolean {
+  const iban = text.replace(/ /g, '');
+  if (iban.length < 15 || iban.length > 34) return false;
+  let rest = 0;
+  for (const c of iban.slice(4) + iban.slice(0, 4)) {
+    const code = c.charCodeAt(0);
+    const value = code >= 65 ? String(code - 55) : c;
+    for (const digit of value) rest = (rest * 10 + (digit.charCodeAt(0) - 48)) % 97;
+  }
+  return rest === 1;
+}
+
+/** RFC 4291 text forms: eight groups, or fewer with one `::`; an IPv4 tail counts as two. */
+export function ipv6Valid(text: string): boolean {
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const groups = (half: string) => (half === '' ? [] : half.split(':'));
+  const parts = halves.flatMap(groups);
+  let count = parts.length;
+  const last = parts[parts.length - 1];
+  if (last?.includes('.')) count++;
+  if (!parts.every((p, i) => /^[0-9A-Fa-f]{1,4}$/.test(p) || (i === parts.length - 1 && p.includes('.')))) return false;
+  if (halves.length === 2) return count <= 7 && count >= 2;
+  return count === 8;
+}
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+
+export const PII_DETECTORS: Record<string, DetectorSpec> = {
+  email: {
+    type: 'EMAIL',
+    source: '(?<![\\w.%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,3}\\.[A-Za-z]{2,24}(?![A-Za-z0-9-])',
+    reach: 64 + 1 + 64 * 4 + 25 + 1,
+    behind: 1,
+    inner: /[A-Za-z0-9._%+@-]/,
+  },
+  phone: {
+    type: 'PHONE',
+    // International (+country …, 8-15 digits in groups) or North American (555) 123-4567 / 555-123-4567.
+    source:
+      '(?<![\\w+])(?:\\+\\d{1,3}[ .-]?(?:\\(\\d{1,4}\\)[ .-]?)?\\d{1,4}(?:[ .-]\\d{2,4}){1,4}|\\(\\d{3}\\) ?\\d{3}[ .-]\\d{4}|\\d{3}[.-]\\d{3}[.-]\\d{4})(?![\\w-]|\\.\\d)',
+    reach: 40,
+    behind: 1,
+    inner: /[\d +().-]/,
+    valid: (m) => {
+      const digits = m.replace(/\D/g, '').length;
+      return digits >= 8 && digits <= 15;
+    },
+  },
+  credit_card: {
+    type: 'CREDIT_CARD',
+    source: '(?<![\\d-])\\d(?:[ -]?\\d){12,18}(?![\\d]|-\\d)',
+    reach: 40,
+    behind: 1,
+    inner: /[\d -]/,
+    valid: luhn,
+  },
+  iban: {
+    type: 'IBAN',
+    source: '(?<![A-Za-z0-9])[A-Z]{2}\\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])',
+    reach: 45,
+    behind: 1,
+    inner: /[A-Z0-9 ]/,
+    valid: ibanValid,
+  },
+  ip_address: {
+    type: 'IP_ADDRESS',
+    source: `(?<![\\w.:])(?:${OCTET}(?:\\.${OCTET}){3}(?![\\w.]*\\w)|(?=[0-9A-Fa-f]{0,4}:)(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|${OCTET}(?:\\.${OCTET}){3})?(?![\\w:.]))`,
+    reach: 50,
+    behind: 1,
+    inner: /[0-9A-Fa-f:.]/,
+    valid: (m) => !m.includes(':') || ipv6Valid(m),
+  },
+};
+
+export const SECRET_DETECTORS: Record<string, DetectorSpec> = {
+  api_key: {
+    type: 'API_KEY',
+    // OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), Google (AIza), Hugging Face (hf_), AWS (AKIA/ASIA), GitHub (ghp_…).
+    source:
+      '(?<![\\w-])(?:sk-[A-Za-z0-9_-]{20,160}|AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,60}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,80})(?![\\w-])',
+    reach: 170,
+    behind: 1,
+    inner: /[\w-]/,
+  },
+  bearer_token: {
+    type: 'BEARER_TOKEN',
+    // A token may hold dots, but a sentence's full stop after it is not part of it.
+    source: '\\bBearer[ \\t]{1,4}[A-Za-z0-9._~+/-]{15,399}[A-Za-z0-9_~+/-]={0,2}(?![\\w~+/=-]|\\.[\\w~+/=-])',
+    flags: 'i',
+    reach: 420,
+    behind: 1,
+    inner: /[A-Za-z0-9._~+/= \t-]/,
+  },
+  jwt: {
+    type: 'JWT',
+    source: '(?<![\\w-])eyJ[A-Za-z0-9_-]{8,400}\\.eyJ[A-Za-z0-9_-]{8,800}\\.[A-Za-z0-9_-]{8,400}(?![\\w-])',
+    reach: 1610,
+    behind: 1,
+    inner: /[\w.-]/,
+  },
+  private_key: {
+    type: 'PRIVATE_KEY',
+    // PEM (RFC 7468) private keys: from the BEGIN line to the END line, or to the end of the text.
+    source: '-----BEGIN (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY-----',
+    reach: 60,
+    behind: 0,
+    inner: /[A-Z0-9 -]/,
+    end: { source: '-----END (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY-----', reach: 58 },
+  },
+};
+
+export type PiiType = keyof typeof PII_DETECTORS;
+export type SecretType = keyof typeof SECRET_DETECTORS;
