@@ -20,6 +20,8 @@ const CODES = {
   chaos_not_allowed: { status: 403, type: 'invalid_request_error' },
   // A provider-native passthrough the key's `passthrough` list does not name.
   passthrough_not_allowed: { status: 403, type: 'invalid_request_error' },
+  // A guardrail refused the request or the answer (src/guardrails/); `param` names it.
+  guardrail_blocked: { status: 400, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   unknown_url: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
@@ -29,6 +31,8 @@ const CODES = {
   insufficient_quota: { status: 429, type: 'insufficient_quota' },
   limiter_unavailable: { status: 503, type: 'server_error' },
   all_targets_unavailable: { status: 503, type: 'server_error' },
+  // A guardrail's classifier failed and its on_error is closed.
+  guardrail_unavailable: { status: 503, type: 'server_error' },
   // A provider's own rate limit (its 429, or its back-off the fleet is waiting out):
   // a 429 like ours, told apart by the code so clients and dashboards can.
   upstream_rate_limited: { status: 429, type: 'rate_limit_error' },

@@ -66,6 +66,7 @@ export async function planCache(
   body: JsonObject,
   headers: Headers,
   keyId: string,
+  variant?: string,
 ): Promise<CacheDecision> {
   const { policy, fingerprint } = routePolicy(config, route);
   if (!policy.enabled) return undefined;
@@ -81,9 +82,11 @@ export async function planCache(
 
   const scope = config.keys[keyId]?.cache_scope;
   const customKey = headers.get('cf-aig-cache-key') ?? undefined;
+  // Calls under different output guardrails store different answers (src/guardrails/plan.ts).
+  const guarded = variant === undefined ? '' : `|guardrails:${variant}`;
   const key = await cacheKey({
     version: policy.version,
-    scope: scope ? `scope:${scope}` : `key:${keyId}`,
+    scope: (scope ? `scope:${scope}` : `key:${keyId}`) + guarded,
     endpoint,
     model: route.model,
     routeFingerprint: await fingerprint,

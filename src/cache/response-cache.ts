@@ -29,6 +29,8 @@ export interface CacheInput {
   ctx: { waitUntil(promise: Promise<unknown>): void };
   /** The call's admission: the cache reads KV meanwhile, but joins or leads a flight only once it is through. */
   admitted?: Promise<unknown>;
+  /** Set when the call's answers differ from others' with the same body (its output guardrails): keys it apart. */
+  variant?: string | undefined;
 }
 
 export interface CacheLookup {
@@ -47,7 +49,7 @@ const OFF: Omit<CacheLookup, 'status' | 'headers'> = { offer: () => {}, tap: () 
 
 export async function openCache(input: CacheInput): Promise<CacheLookup> {
   const { config, route, operation, body } = input;
-  const decision = await planCache(config, route, operation, body, input.requestHeaders, input.keyId);
+  const decision = await planCache(config, route, operation, body, input.requestHeaders, input.keyId, input.variant);
   if (!decision) return { status: null, headers: {}, ...OFF };
   if (!('use' in decision)) return { status: 'BYPASS', headers: cacheHeaders('BYPASS'), ...OFF };
   const plan = decision.use;

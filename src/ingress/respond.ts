@@ -4,6 +4,8 @@ import type { GatewayConfig } from '../config/schema';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { StreamTap } from '../core/stream-tap';
+import { guardAnswer } from '../guardrails/answer';
+import { streamGuard } from '../guardrails/stream';
 import { estimateTokens } from '../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../logging/call-record';
 import type { CallResult } from '../pipeline/run-call';
@@ -57,15 +59,27 @@ export function respond({ format, result, record, operation, body, config, strea
   if (!stream) {
     const usage = readUsage(served.json?.usage);
     if (usage) recordUsage(record, usage);
-    cache.offer(served.json, served.target);
-    record.payload?.answered(served.json);
-    return new Response(format.answer(served.json!, served.text), { headers: { ...headers, ...JSON_HEADERS } });
+    let [json, text] = [served.json!, served.text];
+    if (result.output) {
+      // The after-hook: before the cache stores the answer and before the client reads it.
+      try {
+        json = guardAnswer(result.output, operation, json, record);
+      } catch (error) {
+        cache.offer(undefined);
+        throw error;
+      }
+      if (json !== served.json) text = undefined;
+    }
+    cache.offer(json, served.target);
+    record.payload?.answered(json);
+    return new Response(format.answer(json, text), { headers: { ...headers, ...JSON_HEADERS } });
   }
   // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
   const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
   const tap = withPayload(record, operation, cache.tap(served.target));
   const framer = format.framer();
-  return new Response(relay({ served, record, framer, clientSignal, estimatePrompt, tap, onEnd: endLater() }), { headers: { ...headers, ...SSE_HEADERS } });
+  const guard = result.output && streamGuard(result.output, operation, record);
+  return new Response(relay({ served, record, framer, clientSignal, estimatePrompt, tap, guard, onEnd: endLater() }), { headers: { ...headers, ...SSE_HEADERS } });
 }
 
 /** The gateway's own time so far: everything but upstream attempts and the waits between them. */

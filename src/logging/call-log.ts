@@ -45,6 +45,8 @@ const CALL_COLUMNS: [string, (record: CallRecord, ts: string, endedAt: number) =
   ['cache_write_tokens', (r) => r.cacheWriteTokens],
   // The call's tags as JSON (migrations/0008, src/logging/metadata.ts).
   ['metadata', (r) => r.metadata],
+  // Guardrails that fired, as JSON (migrations/0011); NULL when none did.
+  ['guardrails', (r) => (r.guardrails.length > 0 ? JSON.stringify(r.guardrails) : null)],
 ];
 
 const ATTEMPT_COLUMNS = ['request_id', 'n', 'ts', 'provider', 'model', 'status', 'error_code', 'latency_ms', 'wait_ms', 'decision'];

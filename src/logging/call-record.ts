@@ -77,6 +77,23 @@ export interface CallRecord {
   metadata: string | null;
   /** Set when this call's request and answer are to be stored (payload-capture.ts). */
   payload?: PayloadCapture | undefined;
+  /** Guardrails that fired (src/guardrails/): never the text they matched. */
+  guardrails: GuardrailHit[];
+}
+
+/** One guardrail that fired on a call; the `guardrails` column holds them as JSON (migrations/0011). */
+export interface GuardrailHit {
+  name: string;
+  kind: string;
+  /** On the request (input) or the answer (output). */
+  stage: 'input' | 'output';
+  mode: 'block' | 'redact' | 'flag';
+  /** `unavailable`: its classifier failed and `on_error` let the call through. */
+  action: 'blocked' | 'redacted' | 'flagged' | 'unavailable';
+  /** What was found: detector types (EMAIL, PATTERN, TOO_LONG…), injection signals, size limits passed. */
+  found: string[];
+  /** Injection screening's heuristic score. */
+  score?: number;
 }
 
 export function newCallRecord(requestId: string, endpoint: string): CallRecord {
@@ -105,5 +122,6 @@ export function newCallRecord(requestId: string, endpoint: string): CallRecord {
     limitStatus: null,
     limitedBy: null,
     metadata: null,
+    guardrails: [],
   };
 }

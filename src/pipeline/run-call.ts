@@ -4,6 +4,8 @@ import type { GatewayConfig } from '../config/schema';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { Env } from '../env';
+import { guardPlan, type OutputPlan } from '../guardrails/plan';
+import { guardRequest } from '../guardrails/request';
 import { admit, type Admission } from '../limits/admission';
 import type { CallRecord } from '../logging/call-record';
 import { capturePayload } from '../logging/payload-capture';
@@ -13,8 +15,10 @@ import { authorize, resolveModel } from '../routing/resolve';
 
 /**
  * One model call, whatever wire format it arrived in: resolve and authorize the
- * model, admit it against the key's limits, answer from the cache when it can,
- * otherwise dispatch it to the route's targets. What comes back is either a cached
+ * model, run its input guardrails (the before-hooks: src/guardrails/), admit it
+ * against the key's limits, answer from the cache when it can, otherwise dispatch
+ * it to the route's targets. Output guardrails (the after-hooks) run where the
+ * answer is turned into a response (ingress/respond.ts, streaming/relay.ts). What comes back is either a cached
  * entry or the serving upstream's answer; turning either into a response is the
  * ingress format's job (src/ingress/). Pricing, logging and settling are the
  * last stage, end-call.ts, run once the response has ended (the call log
@@ -40,14 +44,20 @@ export interface CallInput {
 
 export type CallResult =
   | { from: 'cache'; cache: CacheLookup; headers: Record<string, string> }
-  | { from: 'upstream'; served: Served; cache: CacheLookup; headers: Record<string, string> };
+  | { from: 'upstream'; served: Served; cache: CacheLookup; headers: Record<string, string>; output?: OutputPlan | undefined };
 
 export async function runCall(input: CallInput): Promise<CallResult> {
-  const { config, record, operation, body } = input;
+  const { config, record, operation } = input;
   record.model = input.model;
   record.stream = input.stream;
   const route = resolveModel(config, input.model);
   authorize(input.caller.policy, route);
+  const guards = guardPlan(config, input.caller.keyId, route.model);
+  // From here on `body` is what goes upstream: redactions included, and the cache keys on it.
+  const body = guards?.input
+    ? await guardRequest(guards.input, { operation, body: input.body, record, config, env: input.env, ctx: input.ctx, clientSignal: input.clientSignal })
+    : input.body;
+  // Payload logs store what went upstream: redacted, and nothing of a refused call.
   record.payload = capturePayload(config, input.caller.policy, input.model, body);
   // The limiter's round trip and the cache's KV read do not depend on each other: both
   // at once. The cache waits for the admission before it joins or leads a flight, so a
@@ -55,6 +65,7 @@ export async function runCall(input: CallInput): Promise<CallResult> {
   const admitting = admit({ env: input.env, config, keyId: input.caller.keyId, route, endpoint: operation, body, record, ctx: input.ctx });
   const opening = openCache({
     config, route, operation, body, requestHeaders: input.requestHeaders, keyId: input.caller.keyId, kv: input.env.CACHE, ctx: input.ctx, admitted: admitting,
+    variant: guards?.cacheVariant,
   });
   opening.catch(() => {}); // its failure is reported below, or the admission's first
   const admission = await admitting;
@@ -72,7 +83,7 @@ export async function runCall(input: CallInput): Promise<CallResult> {
       },
       route,
     );
-    return { from: 'upstream', served, cache, headers };
+    return { from: 'upstream', served, cache, headers, output: guards?.output };
   } catch (error) {
     cache.offer(undefined);
     throw error;

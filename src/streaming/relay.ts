@@ -2,6 +2,7 @@ import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import type { StreamTap } from '../core/stream-tap';
 import type { Target } from '../core/target';
+import type { StreamGuard } from '../guardrails/stream';
 import type { StreamFramer } from './framer';
 import { scanEvent } from './scan';
 import { DONE, type Translated, type UpstreamStream } from './translator';
@@ -58,6 +59,8 @@ export interface RelayOptions {
   /** The prompt's tokens as the limiter estimates them, for a stream the provider reports no usage for. */
   estimatePrompt: () => number;
   tap?: StreamTap | undefined;
+  /** The call's output guardrails, between the translator and the framer (the tap sees what the client sees). */
+  guard?: StreamGuard | undefined;
   /** Told once, when the stream has ended in any way: the call's row and settlement wait for it. */
   onEnd: () => void;
 }
@@ -69,7 +72,7 @@ const COMPLETE: Ending = { kind: 'complete' };
 const GONE: Ending = { kind: 'gone' };
 const failed = (error: GatewayError): Ending => ({ kind: 'failed', error });
 
-export function relay({ served, record, framer, clientSignal, estimatePrompt, tap, onEnd }: RelayOptions): ReadableStream<Uint8Array> {
+export function relay({ served, record, framer, clientSignal, estimatePrompt, tap, guard, onEnd }: RelayOptions): ReadableStream<Uint8Array> {
   const { events, translator, first: firstChunks } = served.stream!;
   let first: readonly string[] | undefined = firstChunks;
   const idleMs = served.target.timeouts.idle_ms;
@@ -166,6 +169,7 @@ export function relay({ served, record, framer, clientSignal, estimatePrompt, ta
   /** Forwards what the translator made of an event; true when something reached the client. */
   const take = (out: Translated): boolean => {
     if (out === null) return false;
+    if (guard && !(out instanceof GatewayError)) return takeGuarded(guard, out);
     if (typeof out === 'string') return forward(out);
     if (out instanceof GatewayError) {
       end(failed(out));
@@ -175,6 +179,25 @@ export function relay({ served, record, framer, clientSignal, estimatePrompt, ta
     for (const chunk of out) {
       delivered = forward(chunk) || delivered;
       if (ended) return true;
+    }
+    return delivered;
+  };
+
+  /** Chunks through the output guardrails: they may hold text back, rewrite it, or end the stream. */
+  const takeGuarded = (guard: StreamGuard, out: string | readonly string[]): boolean => {
+    // Held back or not, the upstream is making progress.
+    lastProgress = Date.now();
+    let delivered = false;
+    for (const chunk of typeof out === 'string' ? [out] : out) {
+      const guarded = guard.push(chunk);
+      if (guarded instanceof GatewayError) {
+        end(failed(guarded));
+        return true;
+      }
+      for (const c of guarded) {
+        delivered = forward(c) || delivered;
+        if (ended) return true;
+      }
     }
     return delivered;
   };
