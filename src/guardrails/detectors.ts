@@ -124,12 +124,13 @@ export const SECRET_DETECTORS: Record<string, DetectorSpec> = {
   },
   bearer_token: {
     type: 'BEARER_TOKEN',
+    // Only the token: "Bearer " stays, so prose streams on while a token is written.
     // A token may hold dots, but a sentence's full stop after it is not part of it.
-    source: '\\bBearer[ \\t]{1,4}[A-Za-z0-9._~+/-]{15,399}[A-Za-z0-9_~+/-]={0,2}(?![\\w~+/=-]|\\.[\\w~+/=-])',
+    source: '(?<=\\bBearer[ \\t]{1,4})[A-Za-z0-9._~+/-]{15,399}[A-Za-z0-9_~+/-]={0,2}(?![\\w~+/=-]|\\.[\\w~+/=-])',
     flags: 'i',
-    reach: 420,
-    behind: 1,
-    inner: /[A-Za-z0-9._~+/= \t-]/,
+    reach: 404,
+    behind: 11,
+    inner: /[A-Za-z0-9._~+/=-]/,
   },
   jwt: {
     type: 'JWT',

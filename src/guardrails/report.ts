@@ -25,7 +25,7 @@ export type Stage = GuardrailHit['stage'];
 export function scanHits(plan: ScanPlan, session: ScanSession, stage: Stage): GuardrailHit[] {
   return [...session.fired].map(([index, types]) => {
     const { name, config } = plan.named[index]!;
-    return { name, kind: config.kind, stage, mode: plan.guardrails[index]!.mode, action: actionOf(plan.guardrails[index]!.mode), found: [...types] };
+    return { name, kind: config.kind, stage, mode: plan.guardrails[index]!.mode, action: actionOf(plan.guardrails[index]!.mode), found: [...types].sort() };
   });
 }
 

@@ -81,7 +81,8 @@ export function compileSafe(pattern: string, caseInsensitive: boolean): SafePatt
 export function literalPattern(text: string, caseInsensitive: boolean): SafePattern {
   if (text.length === 0) throw new PatternError('must not be empty');
   if (text.length > MAX_MATCH) throw new PatternError(`is longer than ${MAX_MATCH} characters`);
-  return { source: text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'), flags: caseInsensitive ? 'iu' : 'u', reach: text.length, behind: 0 };
+  // With the u flag only syntax characters may be escaped (`\-` is an error outside a class).
+  return { source: text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), flags: caseInsensitive ? 'iu' : 'u', reach: text.length, behind: 0 };
 }
 
 class Parser {
