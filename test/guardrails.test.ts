@@ -16,7 +16,7 @@ import { guardKey, guardrailsBindings, MODERATION_KEY } from './support/guardrai
 
 const env = { ...testEnv, ...guardrailsBindings(inject('upstreamPort')) } as TestEnv;
 
-function send(request: Request): Promise<Response> {
+async function send(request: Request): Promise<Response> {
   return gatewayWorker.fetch(request, env, createExecutionContext());
 }
 
@@ -183,7 +183,7 @@ describe('input guardrails', () => {
     const { requestId } = await chat('injection-flag', { messages });
     expect(await upstreamSaw(requestId)).toHaveLength(1);
     const [flagged] = (await guardrailLog(requestId)).hits;
-    expect(flagged).toMatchObject({ name: 'injection-flag', action: 'flagged', found: ['ignore_instructions', 'role_override', 'jailbreak_terms', 'fake_delimiters'] });
+    expect(flagged).toMatchObject({ name: 'injection-flag', action: 'flagged', found: ['ignore_instructions', 'role_override', 'dan_persona', 'fake_delimiters'] });
   });
 
   it('injection: a routed classifier model decides; unsafe blocks before the upstream is called', async () => {
@@ -283,8 +283,7 @@ describe('output guardrails', () => {
     const { text, error, requestId } = await stream('secrets-out-block', user('the key is sk-proj-abcdefghijklmnopqrstuvwxyz012345 keep it'));
     expect(error).toBeInstanceOf(APIError);
     expect((error as APIError).error).toEqual({ message: 'Blocked by guardrail "secrets-out-block": the answer contains an API key', type: 'invalid_request_error', param: 'secrets-out-block', code: 'guardrail_blocked' });
-    // What was held back when the guardrail fired (here a space: the start of a PEM header could follow) is dropped too.
-    expect(text).toBe('echo: the key is');
+    expect(text).toBe('echo: the key is ');
     const { row, hits } = await guardrailLog(requestId);
     expect([row.status, row.error_code, row.stream_cut]).toEqual([200, 'guardrail_blocked', 1]);
     expect(hits).toEqual([{ name: 'secrets-out-block', kind: 'secrets', stage: 'output', mode: 'block', action: 'blocked', found: ['API_KEY'] }]);

@@ -17,8 +17,14 @@ export interface DetectorSpec {
   behind: number;
   /** A character a match may contain; absent when any may. */
   inner?: RegExp;
-  /** A checksum or structure test on the matched text. */
-  valid?: (match: string) => boolean;
+  /** A character a match may start with; absent when any inner one may. */
+  first?: RegExp;
+  /**
+   * A checksum or structure test on the matched text: how much of it to keep (0:
+   * none). A greedy match may have taken the next group of digits too ("card
+   * 4111 … 1111 2024"): trailing groups are given back until the check passes.
+   */
+  valid?: (match: string) => number;
   /** A region: from the match to this end marker, or to the end of the text. */
   end?: { source: string; reach: number };
 }
@@ -63,6 +69,18 @@ export function ipv6Valid(text: string): boolean {
   return count === 8;
 }
 
+/** The longest prefix, ending before a space (or the whole), that passes `check`; 0 when none does. */
+function trimmed(check: (text: string) => boolean): (match: string) => number {
+  return (match) => {
+    for (let end = match.length; end > 0; end = match.lastIndexOf(' ', end - 1)) {
+      if (check(match.slice(0, end))) return end;
+    }
+    return 0;
+  };
+}
+
+const whole = (check: (text: string) => boolean) => (match: string) => (check(match) ? match.length : 0);
+
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 
 export const PII_DETECTORS: Record<string, DetectorSpec> = {
@@ -81,10 +99,11 @@ export const PII_DETECTORS: Record<string, DetectorSpec> = {
     reach: 40,
     behind: 1,
     inner: /[\d +().-]/,
-    valid: (m) => {
+    first: /[\d+(]/,
+    valid: trimmed((m) => {
       const digits = m.replace(/\D/g, '').length;
       return digits >= 8 && digits <= 15;
-    },
+    }),
   },
   credit_card: {
     type: 'CREDIT_CARD',
@@ -92,7 +111,8 @@ export const PII_DETECTORS: Record<string, DetectorSpec> = {
     reach: 40,
     behind: 1,
     inner: /[\d -]/,
-    valid: luhn,
+    first: /\d/,
+    valid: trimmed(luhn),
   },
   iban: {
     type: 'IBAN',
@@ -100,7 +120,8 @@ export const PII_DETECTORS: Record<string, DetectorSpec> = {
     reach: 45,
     behind: 1,
     inner: /[A-Z0-9 ]/,
-    valid: ibanValid,
+    first: /[A-Z]/,
+    valid: trimmed(ibanValid),
   },
   ip_address: {
     type: 'IP_ADDRESS',
@@ -108,7 +129,7 @@ export const PII_DETECTORS: Record<string, DetectorSpec> = {
     reach: 50,
     behind: 1,
     inner: /[0-9A-Fa-f:.]/,
-    valid: (m) => !m.includes(':') || ipv6Valid(m),
+    valid: whole((m) => !m.includes(':') || ipv6Valid(m)),
   },
 };
 
@@ -121,6 +142,7 @@ export const SECRET_DETECTORS: Record<string, DetectorSpec> = {
     reach: 170,
     behind: 1,
     inner: /[\w-]/,
+    first: /[sAhg]/,
   },
   bearer_token: {
     type: 'BEARER_TOKEN',
@@ -138,6 +160,7 @@ export const SECRET_DETECTORS: Record<string, DetectorSpec> = {
     reach: 1610,
     behind: 1,
     inner: /[\w.-]/,
+    first: /e/,
   },
   private_key: {
     type: 'PRIVATE_KEY',
@@ -146,6 +169,7 @@ export const SECRET_DETECTORS: Record<string, DetectorSpec> = {
     reach: 60,
     behind: 0,
     inner: /[A-Z0-9 -]/,
+    first: /-/,
     end: { source: '-----END (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY-----', reach: 58 },
   },
 };

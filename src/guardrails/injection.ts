@@ -27,9 +27,11 @@ const SIGNALS: Signal[] = [
   {
     name: 'role_override',
     weight: 0.4,
-    re: /\byou are (?:now|no longer)\b|\bfrom now on,? you\b|\bact as (?:if you (?:were|are) )?(?:an? )?(?:unrestricted|unfiltered|uncensored|jailbroken|evil)\b/i,
+    re: /\byou are (?:now|no longer)\b|\bfrom now on,? you\b|\b(?:act as|you are) (?:if you (?:were|are) )?(?:an? )?(?:unrestricted|unfiltered|uncensored|jailbroken|evil)\b/i,
   },
-  { name: 'jailbreak_terms', weight: 0.4, re: /\b(?:do anything now|developer mode|jailbreak|jailbroken|god mode)\b|\bDAN\b/i },
+  { name: 'jailbreak_terms', weight: 0.4, re: /\b(?:do anything now|developer mode|jailbreak|jailbroken|god mode)\b/i },
+  // The persona's name, in capitals only: "Dan" is a name.
+  { name: 'dan_persona', weight: 0.3, re: /\bDAN\b/ },
   {
     name: 'no_restrictions',
     weight: 0.3,

@@ -97,7 +97,7 @@ function scanPlan(named: NamedGuardrail[]): ScanPlan | undefined {
       const add = (allow: boolean) => (entry: Parameters<typeof compileEntry>[0]) => {
         const p = compileEntry(entry, g.case_sensitive);
         plan.detectors.push({
-          guardrail: index, type: 'PATTERN', regex: new RegExp(p.source, `g${p.flags}`), reach: p.reach, behind: p.behind, allow, placeholder: g.placeholder,
+          guardrail: index, type: 'PATTERN', regex: new RegExp(p.source, `g${p.flags}`), reach: p.reach, behind: p.behind, inner: p.inner, first: p.first, allow, placeholder: g.placeholder,
         });
       };
       g.deny.forEach(add(false));
@@ -122,6 +122,7 @@ function builtIn(spec: DetectorSpec, guardrail: number): Detector {
       reach: spec.reach,
       behind: spec.behind,
       inner: spec.inner,
+      first: spec.first,
       valid: spec.valid,
       end: spec.end && { regex: new RegExp(spec.end.source, 'g'), reach: spec.end.reach },
       placeholder: `[${spec.type}]`,

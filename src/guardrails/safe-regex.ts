@@ -35,6 +35,13 @@ export interface SafePattern {
   reach: number;
   /** Characters before a match's start it may look at (look-behind, \b). */
   behind: number;
+  /**
+   * A character a match (or a look-ahead of it) may read; undefined when any may.
+   * Only ASCII characters are ever outside it: what the probes cannot tell stays inside.
+   */
+  inner: RegExp | undefined;
+  /** A character a match may start with (ASCII decided, the rest always may); undefined when any may. */
+  first: RegExp | undefined;
 }
 
 export class PatternError extends Error {}
@@ -74,7 +81,10 @@ export function compileSafe(pattern: string, caseInsensitive: boolean): SafePatt
   const reach = maxLen(root, true);
   if (reach > MAX_MATCH) throw new PatternError(`can match (or look at) more than ${MAX_MATCH} characters; bound its repeats`);
   const source = alts.map((seq) => seq.map(emit).join('')).join('|');
-  return { source, flags, reach, behind: behindOf(root) };
+  const read = parser.read(root);
+  const first = parser.first([root]);
+  const has = (bits: bigint) => (i: number) => (bits & (1n << BigInt(i))) !== 0n;
+  return { source, flags, reach, behind: behindOf(root), inner: innerOf(has(read)), first: innerOf(has(first)) };
 }
 
 /** A literal string as a pattern (always safe). */
@@ -82,7 +92,21 @@ export function literalPattern(text: string, caseInsensitive: boolean): SafePatt
   if (text.length === 0) throw new PatternError('must not be empty');
   if (text.length > MAX_MATCH) throw new PatternError(`is longer than ${MAX_MATCH} characters`);
   // With the u flag only syntax characters may be escaped (`\-` is an error outside a class).
-  return { source: text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), flags: caseInsensitive ? 'iu' : 'u', reach: text.length, behind: 0 };
+  const source = text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const flags = caseInsensitive ? 'iu' : 'u';
+  const chars = new RegExp(`^(?:${[...new Set(text)].map((c) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`, flags);
+  const first = new RegExp(`^${source.startsWith('\\') ? source.slice(0, 2) : [...text][0]!}$`, flags);
+  return { source, flags, reach: text.length, behind: 0, inner: innerOf((i) => chars.test(PROBES[i]!)), first: innerOf((i) => first.test(PROBES[i]!)) };
+}
+
+/** The ASCII probes, by index in PROBES, a scanner may treat as outside every match. */
+const ASCII_PROBES = PROBES.map((p, i) => [p, i] as const).filter(([p]) => p.charCodeAt(0) < 0x80);
+
+function innerOf(inside: (probe: number) => boolean): RegExp | undefined {
+  const outside = ASCII_PROBES.filter(([, i]) => !inside(i)).map(([p]) => p);
+  if (outside.length === 0) return undefined;
+  const escaped = outside.map((c) => (/[\]\\^-]/.test(c) ? `\\${c}` : c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : c)).join('');
+  return new RegExp(`[^${escaped}]`, 'u');
 }
 
 class Parser {
@@ -180,6 +204,12 @@ class Parser {
       this.sets.set(item.src, bits);
     }
     return bits;
+  }
+
+  /** Every probe character some atom of the item reads, look-arounds included. */
+  read(item: Item): bigint {
+    if (!item.alts) return item.kind === 'assert' ? 0n : this.set(item);
+    return item.alts.flat().reduce((all, child) => all | this.read(child), 0n);
   }
 
   /** Characters a sequence can start with. */

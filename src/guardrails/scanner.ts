@@ -5,15 +5,16 @@
  * still be the start of a match:
  *
  * - each detector declares how far a match attempt reads (`reach`), and
- *   optionally which characters a match may contain (`inner`): text before the
- *   last character outside that set cannot be part of a match still arriving;
+ *   optionally which characters a match may contain (`inner`) and start with
+ *   (`first`): text before the last character outside `inner`, or before the
+ *   first that could start a match, cannot be part of a match still arriving;
  * - a match is settled once it starts before that point (it has all the text it
  *   can read); the point moves back to the start of a settled match it would cut;
  * - the text before the point leaves, with settled matches replaced, and a few
  *   characters stay behind as context for look-behinds.
  *
- * Redacted matches never overlap (earliest, then longest, wins); block and flag
- * matches only fire. A region detector (a PEM private key) swallows everything
+ * Overlapping redacted matches merge into one span (the earliest one's
+ * placeholder), so no part of any match is left; block and flag matches only fire. A region detector (a PEM private key) swallows everything
  * from its start marker to its end marker, or to the end of the text.
  */
 
@@ -28,7 +29,10 @@ export interface Detector {
   reach: number;
   behind: number;
   inner?: RegExp | undefined;
-  valid?: ((match: string) => boolean) | undefined;
+  /** A character a match may start with; absent when any may. */
+  first?: RegExp | undefined;
+  /** How much of a match to keep (0: not a match): a checksum, a structure test. */
+  valid?: ((match: string) => number) | undefined;
   end?: { regex: RegExp; reach: number } | undefined;
   /** An exception of its guardrail: its matches shelter the guardrail's own matches inside them. */
   allow?: boolean;
@@ -147,13 +151,14 @@ export class Channel {
       );
       const kept: Candidate[] = [];
       let region: Candidate | undefined;
-      let lastEnd = 0;
       for (const c of denies.filter((c) => this.session.mode(c.d) === 'redact').sort((a, b) => a.start - b.start || b.end - a.end)) {
-        if (c.start < lastEnd) continue;
-        kept.push(c);
-        lastEnd = c.end;
+        const last = kept[kept.length - 1];
+        // Overlapping matches become one span: every character any of them covers goes.
+        const merged = last && c.start < last.end ? { d: c.d.end ? c.d : last.d, start: last.start, end: Math.max(last.end, c.end) } : undefined;
+        if (merged) kept[kept.length - 1] = merged;
+        else kept.push(c);
         if (c.d.end) {
-          region = c;
+          region = kept[kept.length - 1];
           break;
         }
       }
@@ -180,9 +185,11 @@ export class Channel {
     let cut = this.held.length;
     this.session.detectors.forEach((d, i) => {
       if (!this.session.active(d)) return;
-      let limit = this.held.length - d.reach;
+      let limit = Math.max(0, this.held.length - d.reach);
       if (d.inner) limit = Math.max(limit, this.lastBreak[i]! + 1);
-      cut = Math.min(cut, Math.max(0, limit));
+      // A match still arriving starts where a match can start.
+      if (d.first) while (limit < cut && !d.first.test(this.held[limit]!)) limit++;
+      cut = Math.min(cut, limit);
     });
     return cut;
   }
@@ -199,8 +206,8 @@ export class Channel {
         const start = m.index - offset;
         if (!final && start >= cut) break;
         d.regex.lastIndex = m.index + 1;
-        if (m[0].length === 0 || (d.valid && !d.valid(m[0]))) continue;
-        out.push({ d, start, end: start + m[0].length });
+        const length = d.valid ? d.valid(m[0]) : m[0].length;
+        if (length > 0) out.push({ d, start, end: start + length });
       }
     }
     return out;
