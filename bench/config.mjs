@@ -2,10 +2,24 @@
 // on the local upstream, cache on for one and off for the other; one limited key
 // (several rules), one unlimited key, one key with a small limit (for over-admission);
 // the D1 call log on (it always is: the DB binding).
-export const SECRETS = { KEY_LIMITED: 'sk-bench-limited', KEY_LEASED: 'sk-bench-leased', KEY_OPEN: 'sk-bench-open', KEY_TIGHT: 'sk-bench-tight' };
+export const SECRETS = { KEY_LIMITED: 'sk-bench-limited', KEY_LEASED: 'sk-bench-leased', KEY_OPEN: 'sk-bench-open', KEY_TIGHT: 'sk-bench-tight', KEY_GUARDED: 'sk-bench-guarded' };
 
-/** `tight` is the small limit the over-admission scenario pushes past. */
-export function gatewayConfig(upstreamUrl, { tight }) {
+/**
+ * A typical guardrail set (docs/configuration.md, "Guardrails"): PII and secrets
+ * redacted both ways (answers streamed through the output transform), heuristic
+ * injection screening, a deny list and size limits. Only the `guarded` key runs
+ * them; every other key's calls pay one memo lookup (none applies).
+ */
+export const TYPICAL_GUARDRAILS = {
+  pii: { kind: 'pii', mode: 'redact' },
+  secrets: { kind: 'secrets', mode: 'redact' },
+  injection: { kind: 'injection', mode: 'block' },
+  deny: { kind: 'patterns', mode: 'block', applies_to: 'input', deny: ['internal only', { regex: 'launch\\s+codes?' }] },
+  size: { kind: 'size', mode: 'block', max_prompt_tokens: 8000, max_messages: 50, max_tools: 16 },
+};
+
+/** `tight` is the small limit the over-admission scenario pushes past; `guardrails: false` leaves them out of the config. */
+export function gatewayConfig(upstreamUrl, { tight, guardrails = true }) {
   return {
     providers: {
       // allow_private_network: a loopback base_url is refused otherwise.
@@ -32,7 +46,10 @@ export function gatewayConfig(upstreamUrl, { tight }) {
       },
       open: { secrets: ['KEY_OPEN'] },
       tight: { secrets: ['KEY_TIGHT'], limits: { requests: [{ limit: tight, window_s: 3600 }] } },
+      // No limits (like `open`), the typical guardrail set on.
+      ...(guardrails ? { guarded: { secrets: ['KEY_GUARDED'], guardrails: Object.keys(TYPICAL_GUARDRAILS) } } : {}),
     },
+    ...(guardrails ? { guardrails: TYPICAL_GUARDRAILS } : {}),
     prices: { 'local/m': { input_per_mtok: 1, output_per_mtok: 2 } },
   };
 }

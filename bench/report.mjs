@@ -61,6 +61,22 @@ function admissionTable(results) {
   );
 }
 
+/** The typical guardrail set (bench/config.mjs) against the same calls without guardrails. */
+function guardrailTable(results) {
+  const row = (key) => results.closed.find((r) => r.connections === 16 && r.target === 'gateway' && r.path === 'off' && r.key === key);
+  const stream = (key) => results.streams.find((s) => s.label === `gateway live (cache off, ${key})` && !s.failure);
+  const [off, on] = [row('open'), row('guarded')];
+  const [sOff, sOn] = [stream('unlimited key'), stream('guardrails on')];
+  return table(
+    ['cache off, unlimited key (16 connections)', 'req/s', 'p50 ms', 'CPU ms/req', 'stream first chunk p50', 'stream total p50', 'CPU ms/stream'],
+    [
+      ['guardrails off', n0(off?.rps), f(off?.p50), f(off?.cpuMsPerReq), f(sOff?.first.p50), f(sOff?.total.p50), f(sOff?.cpuMsPerReq)],
+      ['typical guardrails on', n0(on?.rps), f(on?.p50), f(on?.cpuMsPerReq), f(sOn?.first.p50), f(sOn?.total.p50), f(sOn?.cpuMsPerReq)],
+      ['added', ratio(on?.rps, off?.rps), f(on?.p50 - off?.p50), f(on?.cpuMsPerReq - off?.cpuMsPerReq), f(sOn?.first.p50 - sOff?.first.p50), f(sOn?.total.p50 - sOff?.total.p50), f(sOn?.cpuMsPerReq - sOff?.cpuMsPerReq)],
+    ],
+  );
+}
+
 export function markdown(results, lines) {
   const { opts, checks, over } = results;
   return [
@@ -71,6 +87,7 @@ export function markdown(results, lines) {
     '', `**Open loop, fixed ${opts.rate} req/s** (CPU per request here includes the process\'s idle work between requests)`, '', openTable(results),
     '', `**Streams** (one at a time; times in ms; the upstream sends 20 content chunks + finish + usage + [DONE] as separate writes)`, '', streamTable(results),
     '', '**What admission costs** (limited key: 2 request windows, tokens/min, concurrency, daily budget)', '', admissionTable(results),
+    '', '**What guardrails cost** (typical set: PII and secrets redacted both ways, injection heuristics, a deny list, size limits; bench/config.mjs)', '', guardrailTable(results),
     '', `**Nothing lost**: ${checks.logRows} D1 rows for ${checks.sent} calls sent to the gateway (${checks.answered} answered, ${checks.unanswered} sent with no answer seen: errors or timeouts). Over-admission: a key limited to ${over.limit} requests, sent ${over.sent} at 64 connections: ${over.admitted} admitted, ${over.refused} refused, **${over.overAdmitted} over-admitted**, ${over.underAdmitted} short of the limit (under-admission).`,
     '', table(['key', 'answered', 'unanswered', '2xx seen', 'log rows', 'admitted rows', 'limiter count', 'exact'], checks.keys.map((k) => [k.key, k.answered, k.unanswered, k.clientAdmitted, k.logRows, k.admittedRows, k.limiterCount ?? `– (${k.limiterWhy})`, k.exact ? 'yes' : '**no**'])),
     '', '**Budget** (issue 11)', '', table(['line', 'this run', 'verdict'], lines.map((l) => [l.text, l.value + (l.why ? ` — ${l.why}` : ''), l.verdict === 'FAIL' ? '**FAIL**' : l.verdict])),

@@ -63,7 +63,7 @@ async function measureAll(targets, portkeyMissing) {
   const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
   // Everything the gateway answered, to check the call log against; per key, to check the limiter.
   // Unanswered: sent, but no response seen (an error or a timeout).
-  const tally = { answered: 0, unanswered: 0, byKey: { limited: {}, leased: {}, open: {}, tight: {} }, unansweredByKey: { limited: 0, leased: 0, open: 0, tight: 0 } };
+  const tally = { answered: 0, unanswered: 0, byKey: { limited: {}, leased: {}, open: {}, tight: {}, guarded: {} }, unansweredByKey: { limited: 0, leased: 0, open: 0, tight: 0, guarded: 0 } };
   const count = (key, statuses, unanswered = 0) => {
     tally.unansweredByKey[key] += unanswered;
     for (const [status, n] of Object.entries(statuses)) {
@@ -96,6 +96,7 @@ async function measureAll(targets, portkeyMissing) {
   for (const path of Object.keys(GATEWAY_PATHS)) for (const key of ['limited', 'leased', 'open']) {
     rateOf.set(`gateway|${path}|${key}`, (await gatewayRun(path, key, { connections: 16, amount: 400 }, `warm-${key}`)).rps);
   }
+  rateOf.set('gateway|off|guarded', (await gatewayRun('off', 'guarded', { connections: 16, amount: 400 }, 'warm-guarded')).rps);
   await new Promise((r) => setTimeout(r, 300)); // cache writes happen in waitUntil
 
   // Closed loop; with --rounds N the rows take turns N times and each keeps its median round (by req/s).

@@ -10,6 +10,7 @@ export const KEYS = {
   leased: bearer(SECRETS.KEY_LEASED),
   open: bearer(SECRETS.KEY_OPEN),
   tight: bearer(SECRETS.KEY_TIGHT),
+  guarded: bearer(SECRETS.KEY_GUARDED),
 };
 
 /** Gateway paths. `key` is the key id in config.mjs. */
@@ -35,6 +36,8 @@ export const CLOSED = [
   ['gateway', 'miss', 'open'],
   ['gateway', 'off', 'open'],
   ['gateway', 'hit', 'open'],
+  // Against `cache off, unlimited key`: what a typical guardrail set costs (bench/config.mjs).
+  ['gateway', 'off', 'guarded'],
 ];
 
 /** What one emulated binding costs alone: the floor paying for it first (16 connections). */
@@ -64,7 +67,9 @@ export const STREAMS = [
   ['gateway live (cache off), leased key', 'gateway', () => chat('uncached', 'stream me', { stream: true }), 'leased'],
   ['gateway live (cache miss)', 'gateway', (i) => chat('cached', `stream miss ${RUN} ${i}`, { stream: true }), 'limited'],
   ['gateway replayed from cache', 'gateway', () => chat('cached', 'stream the hit', { stream: true }), 'limited'],
+  ['gateway live (cache off, unlimited key)', 'gateway', () => chat('uncached', 'stream me', { stream: true }), 'open'],
+  ['gateway live (cache off, guardrails on)', 'gateway', () => chat('uncached', 'stream me', { stream: true }), 'guarded'],
 ];
 
-const KEY_LABEL = { open: 'unlimited', limited: 'limited', leased: 'leased' };
+const KEY_LABEL = { open: 'unlimited', limited: 'limited', leased: 'leased', guarded: 'unlimited, guardrails on' };
 export const rowName = (target, path, key) => (target === 'gateway' ? `gateway ${GATEWAY_PATHS[path].label}, ${KEY_LABEL[key]} key` : target);
