@@ -71,5 +71,5 @@ export const STREAMS = [
   ['gateway live (cache off, guardrails on)', 'gateway', () => chat('uncached', 'stream me', { stream: true }), 'guarded'],
 ];
 
-const KEY_LABEL = { open: 'unlimited', limited: 'limited', leased: 'leased', guarded: 'unlimited, guardrails on' };
+const KEY_LABEL = { open: 'unlimited', limited: 'limited', leased: 'leased', guarded: 'guardrails-on' };
 export const rowName = (target, path, key) => (target === 'gateway' ? `gateway ${GATEWAY_PATHS[path].label}, ${KEY_LABEL[key]} key` : target);
