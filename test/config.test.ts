@@ -169,6 +169,8 @@ describe('parseConfig', () => {
       models: {},
       keys: { local: { secrets: ['KEY_LOCAL'], models: ['*'], passthrough: [], chaos: false, log_payloads: false } },
       log: { batch_size: 50, flush_ms: 10, retention_days: 30, redact_patterns: [], payload_max_bytes: 1024 * 1024 },
+      guardrails: {},
+      guardrails_default: [],
       limits: {
         defaults: {},
         models: {},
