@@ -334,6 +334,17 @@ describe('guardrails and the cache', () => {
   });
 });
 
+describe('the call log', () => {
+  it("answers the README's query of guardrails that fired per day", async () => {
+    const query = inject('readmeQueries').find((q) => q.includes('json_each(calls.guardrails)'))!;
+    const { results } = await testEnv.DB.prepare(query).all<{ guardrail: string; stage: string; action: string; calls: number }>();
+    const today = (name: string, stage: string, action: string) => results.find((r) => r.guardrail === name && r.stage === stage && r.action === action)?.calls;
+    // The calls above: two refusals by pii-block (plain and streamed) and one through failover-500; one blocked stream.
+    expect(today('pii-block', 'input', 'blocked')).toBe(3);
+    expect(today('secrets-out-block', 'output', 'blocked')).toBe(1);
+  });
+});
+
 describe('guardrails on every ingress format', () => {
   it('/v1/responses: the input is redacted upstream and the answer carries the echo', async () => {
     const { data, response } = await guarded('pii-redact').responses.create({ model: 'gpt-test', input: 'write to bob@example.com' }).withResponse();
