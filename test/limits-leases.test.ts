@@ -110,10 +110,15 @@ describe('quota leases', () => {
   }, 60_000);
 
   it('admits most calls of a hot key with no round trip', async () => {
+    // Leases are time-bounded: on a loaded machine 1,000 calls may outlast a few of
+    // them. The isolate's clock stands still here, so what is counted is the sizing.
+    const now = Date.now();
+    leaseClock.now = () => now;
     const { ns, calls } = countingLimiter();
     const statuses = await closedLoop(50, 20, { model: 'demo', messages: hello }, limitedKey('leased-hot'), ns);
     expect(statuses.every((s) => s === 200)).toBe(true);
-    expect(calls.admit).toBeLessThan(statuses.length / 4);
+    // Calls that find no room wait for the lease being asked for instead of each making a round trip.
+    expect(calls.admit).toBeLessThan(statuses.length / 8);
     await expect.poll(async () => (await limiterUsed('leased-hot', 'demo'))['requests:3600s'], { timeout: 5000 }).toBe(1000);
   }, 60_000);
 

@@ -1,7 +1,7 @@
 import type { Operation } from '../core/operation';
 import type { GatewayError } from '../errors';
 import type { CallRecord, GuardrailHit } from '../logging/call-record';
-import { DONE } from '../streaming/translator';
+import { type ChunkGuard, DONE } from '../streaming/translator';
 import type { OutputPlan } from './plan';
 import { blocked, contains, hit, recordHits, scanHits } from './report';
 import { type Channel, ScanSession } from './scanner';
@@ -22,9 +22,6 @@ import { type Channel, ScanSession } from './scanner';
  * stream with output guardrails; a stream without any never comes here.
  */
 
-export interface StreamGuard {
-  push(chunk: string): readonly string[] | GatewayError;
-}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -32,11 +29,11 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** A channel's key: choice, then `c` content, `r` refusal, `x` completion text, or a tool call's index. */
 type Field = 'c' | 'r' | 'x' | number;
 
-export function streamGuard(plan: OutputPlan, operation: Operation, record: CallRecord): StreamGuard {
+export function streamGuard(plan: OutputPlan, operation: Operation, record: CallRecord): ChunkGuard {
   return new Guard(plan, operation, record);
 }
 
-class Guard implements StreamGuard {
+class Guard implements ChunkGuard {
   private readonly session: ScanSession | undefined;
   private readonly channels = new Map<number, Map<Field, Channel>>();
   private chars = 0;

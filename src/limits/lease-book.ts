@@ -7,7 +7,8 @@ import type { LeaseAsk, LeaseGrant, Rule, RuleState, SettleItem } from './types'
  * most one lease per (limiter object, rule set): a slice of every rule, granted by the
  * object, which calls admit against here with no round trip. The call that finds no
  * usable lease asks for one in its admission RPC (at most one ask in flight per lease
- * key; meanwhile other calls take the exact per-call path). Once half a lease is used,
+ * key; meanwhile other calls without room wait for its answer, then take from the new
+ * lease or, if it has no room for them either, the exact per-call path). Once half a lease is used,
  * the next is asked for in the background (waitUntil), so a busy key's calls keep
  * admitting locally. What a lease did not use is returned when it ends: on expiry (a
  * timer), when a call does not fit it, or when its successor arrives.
@@ -70,7 +71,20 @@ export interface Lease {
 }
 
 const book = new Map<Namespace, Map<string, Lease>>();
-const asking = new Map<Namespace, Set<string>>();
+/**
+ * Lease asks in flight, per (object, rule set): settled when the ask is answered,
+ * however. An ask whose request was torn down before its answer (workerd cancels a
+ * disconnected client's pending I/O) never settles: past ASK_STALE_MS it no longer
+ * blocks the next ask, nor keeps waiters.
+ */
+interface Ask {
+  id: string;
+  done: Promise<void>;
+  resolve: () => void;
+  at: number;
+}
+const asking = new Map<Namespace, Map<string, Ask>>();
+const ASK_STALE_MS = 2000;
 const demand = new Map<string, number>();
 const signatures = new WeakMap<Rule[], string>();
 
@@ -128,8 +142,9 @@ export function endLease(lease: Lease, ctx: Waiter): void {
 
 /** The lease to ask for with this call's admission, or undefined for the exact per-call path. */
 export function askFor(ns: Namespace, key: string, rules: Rule[], need: Need): LeaseAsk | undefined {
-  const inFlight = of(asking, ns, () => new Set<string>());
-  if (inFlight.has(key)) return undefined;
+  const inFlight = of(asking, ns, () => new Map<string, Ask>());
+  const pending = inFlight.get(key);
+  if (pending && Date.now() - pending.at < ASK_STALE_MS) return undefined;
   let slice = Math.min(MAX_SLICE, Math.max(FIRST_SLICE, GROWTH * (demand.get(key) ?? 0)));
   for (const rule of rules) {
     if (rule.kind === 'concurrency') return undefined;
@@ -137,12 +152,34 @@ export function askFor(ns: Namespace, key: string, rules: Rule[], need: Need): L
     if (per > 0) slice = Math.min(slice, Math.floor(rule.limit / SHARE / per));
   }
   if (slice < MIN_SLICE) return undefined;
-  inFlight.add(key);
-  return { id: `lease_${crypto.randomUUID()}`, requests: slice, tokens: slice * need.tokens, cost: slice * need.cost, lease_ms: LEASE_MS };
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  const id = `lease_${crypto.randomUUID()}`;
+  inFlight.set(key, { id, done, resolve, at: Date.now() });
+  return { id, requests: slice, tokens: slice * need.tokens, cost: slice * need.cost, lease_ms: LEASE_MS };
 }
 
-export function askDone(ns: Namespace, key: string): void {
-  asking.get(ns)?.delete(key);
+export function askDone(ns: Namespace, key: string, ask: LeaseAsk): void {
+  const inFlight = asking.get(ns);
+  const pending = inFlight?.get(key);
+  if (!pending || pending.id !== ask.id) return; // a stale ask, already replaced
+  pending.resolve();
+  inFlight!.delete(key);
+}
+
+/**
+ * The lease ask in flight for these rules, if any. A call that finds no room in a
+ * lease waits for it rather than making a round trip of its own: the answer comes no
+ * later than its own would, and likely brings a lease the call fits.
+ */
+export function askInFlight(ns: Namespace, key: string): Promise<void> | undefined {
+  const pending = asking.get(ns)?.get(key);
+  if (!pending) return undefined;
+  const left = pending.at + ASK_STALE_MS - Date.now();
+  if (left <= 0) return undefined;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const stale = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+  return Promise.race([pending.done, stale]).finally(() => clearTimeout(timer));
 }
 
 /** Keeps a granted lease, takes the asking call from it, and returns the rest when it expires. */

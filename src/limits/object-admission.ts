@@ -1,5 +1,5 @@
 import type { Limiter } from './limiter';
-import { adopt, askDone, askFor, leaseClock, leaseKey, leaseStates, settleFromLease, shouldRenew, takeFromLease, type Need } from './lease-book';
+import { adopt, askDone, askFor, askInFlight, leaseClock, leaseKey, leaseStates, settleFromLease, shouldRenew, takeFromLease, type Need } from './lease-book';
 import { queueSettlement, takeSettlements } from './settle-queue';
 import type { AdmitResult, Rule, SettleItem } from './types';
 
@@ -7,7 +7,8 @@ import type { AdmitResult, Rule, SettleItem } from './types';
  * One call's admission by one limiter object, by the cheapest path that stays exact
  * (lease-book.ts says which rules take which):
  *  1. the isolate's live lease for these rules, if the call fits it: no round trip;
- *  2. else one `admit` RPC, carrying this isolate's queued settlements for the object
+ *  2. else, while a lease for them is being asked for, that answer, then 1 again;
+ *  3. else one `admit` RPC, carrying this isolate's queued settlements for the object
  *     and, when the rules can be leased, an ask for a new lease; the object grants it
  *     (the call is then taken from it) or, when the slice does not fit what remains,
  *     admits the call alone.
@@ -32,13 +33,19 @@ export interface Admitted {
 
 export function admitAt(ns: Namespace, object: string, rules: Rule[], call: CallAmounts, ctx: Waiter): Admitted | Promise<Admitted> {
   const key = leaseKey(object, rules);
+  const local = fromLease(ns, object, key, rules, call, ctx);
+  if (local) return local;
+  const asked = askInFlight(ns, key);
+  if (asked) return asked.then(() => fromLease(ns, object, key, rules, call, ctx) ?? overRpc(ns, object, key, rules, call, leaseClock.now(), ctx));
+  return overRpc(ns, object, key, rules, call, leaseClock.now(), ctx);
+}
+
+function fromLease(ns: Namespace, object: string, key: string, rules: Rule[], call: CallAmounts, ctx: Waiter): Admitted | undefined {
   const now = leaseClock.now();
   const lease = takeFromLease(ns, key, call, now, ctx);
-  if (lease) {
-    if (shouldRenew(lease)) ctx.waitUntil(renew(ns, object, key, rules, call, ctx));
-    return { result: { ok: true, states: leaseStates(lease, now) }, settle: (actual) => settleFromLease(lease, call, actual, ctx) };
-  }
-  return overRpc(ns, object, key, rules, call, now, ctx);
+  if (!lease) return undefined;
+  if (shouldRenew(lease)) ctx.waitUntil(renew(ns, object, key, rules, call, ctx));
+  return { result: { ok: true, states: leaseStates(lease, now) }, settle: (actual) => settleFromLease(lease, call, actual, ctx) };
 }
 
 /** The next lease, asked for off the call's path; on refusal nothing happens (calls go to the object when this one runs out). */
@@ -55,7 +62,7 @@ async function renew(ns: Namespace, object: string, key: string, rules: Rule[], 
     requeue(ns, object, settle, ctx);
     console.error(`limiter: lease renewal for ${object} failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    askDone(ns, key);
+    askDone(ns, key, ask);
   }
 }
 
@@ -73,7 +80,7 @@ async function overRpc(ns: Namespace, object: string, key: string, rules: Rule[]
     requeue(ns, object, settle, ctx);
     throw error;
   } finally {
-    if (ask) askDone(ns, key);
+    if (ask) askDone(ns, key, ask);
   }
   return {
     result,

@@ -2,10 +2,9 @@ import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import type { StreamTap } from '../core/stream-tap';
 import type { Target } from '../core/target';
-import type { StreamGuard } from '../guardrails/stream';
 import type { StreamFramer } from './framer';
 import { scanEvent } from './scan';
-import { DONE, type Translated, type UpstreamStream } from './translator';
+import { DONE, type ChunkGuard, type Translated, type UpstreamStream } from './translator';
 import { readUsage } from '../core/usage';
 import { countStreamed, recordUsage, type Streamed } from './usage';
 
@@ -60,7 +59,7 @@ export interface RelayOptions {
   estimatePrompt: () => number;
   tap?: StreamTap | undefined;
   /** The call's output guardrails, between the translator and the framer (the tap sees what the client sees). */
-  guard?: StreamGuard | undefined;
+  guard?: ChunkGuard | undefined;
   /** Told once, when the stream has ended in any way: the call's row and settlement wait for it. */
   onEnd: () => void;
 }
@@ -184,7 +183,7 @@ export function relay({ served, record, framer, clientSignal, estimatePrompt, ta
   };
 
   /** Chunks through the output guardrails: they may hold text back, rewrite it, or end the stream. */
-  const takeGuarded = (guard: StreamGuard, out: string | readonly string[]): boolean => {
+  const takeGuarded = (guard: ChunkGuard, out: string | readonly string[]): boolean => {
     // Held back or not, the upstream is making progress.
     lastProgress = Date.now();
     let delivered = false;

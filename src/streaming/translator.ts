@@ -33,3 +33,13 @@ export interface UpstreamStream {
   translator: StreamTranslator;
   first: readonly string[];
 }
+
+/**
+ * Rewrites a stream's chunks between the translator and the framer (output
+ * guardrails: src/guardrails/stream.ts). It may hold text back, a bounded window, to
+ * see a match across chunk boundaries; what it gives back for the DONE chunk ends
+ * the stream. A failure ends it with the framer's error event.
+ */
+export interface ChunkGuard {
+  push(chunk: string): readonly string[] | GatewayError;
+}
