@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CACHE_READ_TOKENS, CACHE_WRITE_TOKENS } from './fixtures/native/anthropic';
-import { RESPONSES_USAGE } from './fixtures/native/openai-responses';
 import { ANTHROPIC_CREDENTIAL } from './support/anthropic-config';
 import { KEYS } from './support/constants';
 import { client, logRow, postJson, upstreamSaw, type RecordedRequest } from './support/gateway';
-import { RESPONSES_CREDENTIAL } from './support/native-forwarding-config';
+import { RESPONSES_CREDENTIAL, RESPONSES_USAGE } from './support/native-forwarding-config';
 import { limitedKey } from './support/test-config';
 
 /**
@@ -13,6 +11,10 @@ import { limitedKey } from './support/test-config';
  * reaches the provider's own endpoint as written (only `model` replaced), through
  * the passthrough machinery. Aliases: test/support/native-forwarding-config.ts.
  */
+
+/** What the Anthropic fixture reports for "prompt-cache" models (test/fixtures/native/anthropic.ts). */
+const CACHE_READ_TOKENS = 3000;
+const CACHE_WRITE_TOKENS = 1000;
 
 const idOf = (res: Response) => res.headers.get('x-request-id')!;
 

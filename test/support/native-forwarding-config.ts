@@ -8,6 +8,11 @@ import type { NativeSuite } from './native-config.ts';
 
 /** The Responses fixture's credential (test/fixtures/native/openai-responses.ts). */
 export const RESPONSES_CREDENTIAL = 'sk-provider-responses-fixture-7c1e5a';
+/** The usage the Responses fixture reports on every answer (cached and reasoning tokens included). */
+export const RESPONSES_USAGE = {
+  input_tokens: 40, input_tokens_details: { cached_tokens: 32 },
+  output_tokens: 6, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 46,
+};
 
 export function nativeForwardingSuite(root: string): NativeSuite {
   return {
