@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { createExecutionContext } from 'cloudflare:test';
+import { describe, expect, inject, it } from 'vitest';
+import gatewayWorker from '../src/index';
 import { ANTHROPIC_CREDENTIAL } from './support/anthropic-config';
 import { KEYS } from './support/constants';
-import { client, logRow, postJson, upstreamSaw, type RecordedRequest } from './support/gateway';
+import { BASE, client, logRow, postJson, testEnv, upstreamSaw, type RecordedRequest, type TestEnv } from './support/gateway';
+import { guardKey, guardrailsBindings } from './support/guardrails-config';
 import { RESPONSES_CREDENTIAL, RESPONSES_USAGE } from './support/native-forwarding-config';
 import { limitedKey } from './support/test-config';
 
@@ -123,6 +126,25 @@ describe('/v1/messages to a single Anthropic target is forwarded natively', () =
       expect(sent).not.toContain('sig-EqQBCkYIBxgCKkD');
       expect(sent).not.toContain('"ttl"');
     }
+  });
+});
+
+describe('calls with guardrails are translated, never forwarded unscreened', () => {
+  const guardedEnv = { ...testEnv, ...guardrailsBindings(inject('upstreamPort')) } as TestEnv;
+  const send = (key: string, body: unknown) =>
+    gatewayWorker.fetch(new Request(`${BASE}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) }), guardedEnv, createExecutionContext());
+
+  it("a key's blocking guardrail refuses the call before any provider sees it", async () => {
+    const res = await send(guardKey('words'), { ...MESSAGES_BODY, messages: [{ role: 'user', content: 'the forbidden word' }] });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('guardrail');
+    expect(await upstreamSaw(idOf(res))).toHaveLength(0);
+  });
+
+  it('a gateway-wide default guardrail makes a single-target route translate', async () => {
+    const res = await send(guardKey('plain'), MESSAGES_BODY);
+    expect(res.status).toBe(200);
+    expect(JSON.stringify((await onlyRequest(idOf(res))).body)).not.toContain('sig-EqQBCkYIBxgCKkD');
   });
 });
 

@@ -3,6 +3,7 @@ import type { GatewayConfig } from '../config/schema';
 import type { JsonObject } from '../core/json';
 import type { Route } from '../core/target';
 import { GatewayError } from '../errors';
+import { guardPlan } from '../guardrails/plan';
 import { providerFor } from '../providers/registry';
 import { authorize, resolveModel } from '../routing/resolve';
 import { estimation, type ForwardInput, forwardOn, type Prepared } from './forward';
@@ -19,7 +20,8 @@ import { upstreamUrl } from './path';
  * `previous_response_id` held by the provider.
  *
  * Only single-target routes qualify: with several targets the call is translated,
- * so retries and failover to another provider (of any kind) still work. There is no
+ * so retries and failover to another provider (of any kind) still work. Calls with
+ * guardrails or payload logs are translated too. There is no
  * cache on this path, and the provider's errors reach the caller in its own shape,
  * which is the shape the caller speaks. `routing.native_forwarding: false` turns it off,
  * and an alias's `native` overrides that for the alias.
@@ -52,6 +54,8 @@ export function nativeRoute(config: GatewayConfig, caller: Caller, api: NativeAp
   const alias = Object.hasOwn(config.models, route.model) ? config.models[route.model] : undefined;
   if (!(alias?.native ?? config.routing.native_forwarding)) return undefined;
   authorize(caller.policy, route);
+  // Guardrails and payload logs read and keep the chat shape: such calls are translated, never waved through.
+  if (guardPlan(config, caller.keyId, route.model) || caller.policy.log_payloads || alias?.log_payloads) return undefined;
   return route;
 }
 
