@@ -64,6 +64,11 @@ export const RoutingSettingsSchema = z.strictObject({
       probe_lease_ms: z.number().int().positive().max(600_000),
     })
     .default({ failures: 5, cooldown_ms: 30_000, jitter: 0.2, probe_lease_ms: 30_000 }),
+  /**
+   * `/v1/messages` and `/v1/responses` calls whose model routes to exactly one target
+   * of the same API (Anthropic; OpenAI) go to it natively, untranslated (passthrough/native.ts).
+   */
+  native_forwarding: z.boolean().default(true),
   /** How old an isolate's copy of the fleet's target health may get before a background refresh. */
   health_cache_ms: z.number().int().min(0).max(60_000).default(1000),
 });

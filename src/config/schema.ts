@@ -33,6 +33,8 @@ export const ModelSchema = z
     failover_on: z.array(z.number().int().min(400).max(599)).optional(),
     description: z.string().optional(),
     cache: CacheRouteSchema.optional(),
+    /** Forward same-API calls natively (passthrough/native.ts); unset: `routing.native_forwarding`. */
+    native: z.boolean().optional(),
     /** Store the request and answer of every call to this alias (payload logs, README). */
     log_payloads: z.boolean().default(false),
     /** Guardrails for every call of this alias (names in `guardrails`), besides the key's and the default ones. */

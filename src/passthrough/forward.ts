@@ -3,6 +3,7 @@ import type { ProviderSettings } from '../config/provider-schema';
 import type { GatewayConfig, KeyConfig } from '../config/schema';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
+import type { Route } from '../core/target';
 import { type Env, secret } from '../env';
 import { GatewayError } from '../errors';
 import { admit, type Admission } from '../limits/admission';
@@ -86,7 +87,7 @@ export interface ForwardInput {
 const decoder = new TextDecoder();
 
 /** What limits and the log see of a body the gateway does not read: its model, whether it streams, and a body to estimate tokens from. */
-interface Estimation {
+export interface Estimation {
   model: string;
   stream: boolean;
   /** With `body`: what limits/estimate.ts counts (an empty embeddings call counts nothing). */
@@ -94,7 +95,7 @@ interface Estimation {
   body: JsonObject;
 }
 
-function estimation(body: Uint8Array | null, contentType: string | null): Estimation {
+export function estimation(body: Uint8Array | null, contentType: string | null): Estimation {
   if (!body || body.byteLength === 0 || bodyKind(contentType) !== 'json') return { model: ANY_MODEL, stream: false, endpoint: 'embeddings', body: {} };
   const text = decoder.decode(body);
   let json: JsonObject = {};
@@ -116,10 +117,14 @@ function estimation(body: Uint8Array | null, contentType: string | null): Estima
 }
 
 export async function forward(prepared: Prepared, input: ForwardInput): Promise<Response> {
+  const estimate = estimation(input.body, input.request.headers.get('content-type'));
+  return forwardOn(prepared, input, estimate, providerRoute(input.config, prepared.provider, estimate.model));
+}
+
+/** The call itself, on a route of one target (the provider's own, or an alias's single target: native.ts). */
+export async function forwardOn(prepared: Prepared, input: ForwardInput, estimate: Estimation, route: Route): Promise<Response> {
   const { env, config, record, request } = input;
   const { provider, settings } = prepared;
-  const estimate = estimation(input.body, request.headers.get('content-type'));
-  const route = providerRoute(config, provider, estimate.model);
   const target = route.targets[0]!;
   record.model = route.model;
   record.stream = estimate.stream;

@@ -1,5 +1,6 @@
 import { anthropicSuite } from './anthropic-config.ts';
 import { passthroughSuite } from './passthrough-config.ts';
+import { nativeForwardingSuite } from './native-forwarding-config.ts';
 
 /**
  * Test config for providers that do not speak OpenAI's wire format: each one's
@@ -30,6 +31,7 @@ export const NATIVE_SUITES: ((root: string) => NativeSuite)[] = [
   workersAISuite,
   geminiSuite,
   passthroughSuite,
+  nativeForwardingSuite,
 ];
 
 export function nativeSuites(root: string): Required<NativeSuite> {

@@ -174,6 +174,9 @@ export function testGatewayConfig(port: number) {
       retry: { retries: 0, base_ms: 10, cap_ms: 50 },
       breaker: { failures: 100_000, cooldown_ms: 1000, jitter: 0, probe_lease_ms: 1000 },
       retry_budget: { ratio: 10, min_per_window: 1_000_000, window_s: 10 },
+      // The ingress tests prove translation (the OpenAI fixture has no /v1/responses);
+      // native forwarding is proven on aliases that set `native: true` (native-forwarding-config.ts).
+      native_forwarding: false,
     },
   };
 }

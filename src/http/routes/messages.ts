@@ -5,20 +5,26 @@ import { estimateTokens } from '../../limits/estimate';
 import { runCall } from '../../pipeline/run-call';
 import { authorize, resolveModel } from '../../routing/resolve';
 import { validate } from '../../ingress/validate';
+import { forwardNative, nativeRoute } from '../../passthrough/native';
 import { readJsonObject } from '../body';
 import type { AppEnv } from '../context';
+import { nativeInput } from './native-input';
 
 /**
  * Anthropic's Messages API (`POST /v1/messages`): the body is validated as
  * Anthropic's, translated to an OpenAI chat call, run through the same pipeline as
  * /v1/chat/completions (routing, limits, cache, failover, log), and answered in
  * Anthropic's shape. Errors take that shape too: app.ts sets the format for these
- * paths before auth runs.
+ * paths before auth runs. A model routed to one Anthropic target alone is forwarded
+ * natively instead (passthrough/native.ts).
  */
 export async function messages(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const record = c.get('record');
-  const request = validate(MessagesRequest, await readJsonObject(c.req.raw, config.max_body_bytes));
+  const raw = await readJsonObject(c.req.raw, config.max_body_bytes);
+  const native = nativeRoute(config, c.get('caller'), 'messages', raw);
+  if (native) return forwardNative('messages', native, raw, nativeInput(c));
+  const request = validate(MessagesRequest, raw);
   const stream = request.stream === true;
   const body = chatBody(request, stream);
   const operation = 'chat.completions';

@@ -4,20 +4,27 @@ import {
 } from '../../ingress/responses';
 import { respond } from '../../ingress/respond';
 import { runCall } from '../../pipeline/run-call';
+import { forwardNative, nativeRoute } from '../../passthrough/native';
 import { readJsonObject } from '../body';
 import type { AppEnv } from '../context';
+import { nativeInput } from './native-input';
 
 /**
  * `POST /v1/responses`: OpenAI's Responses API over any model the gateway routes.
  * The request runs as a chat completion through the same pipeline as
  * /v1/chat/completions (routing, limits, cache, failover, logging), and its answer
  * is re-shaped into a `response` or the Responses event stream (src/ingress/responses/).
+ * A model routed to one OpenAI target alone is forwarded natively instead
+ * (passthrough/native.ts).
  */
 export async function responses(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const record = c.get('record');
   const caller = c.get('caller');
-  const request = validateResponses(await readJsonObject(c.req.raw, config.max_body_bytes));
+  const raw = await readJsonObject(c.req.raw, config.max_body_bytes);
+  const native = nativeRoute(config, caller, 'responses', raw);
+  if (native) return forwardNative('responses', native, raw, nativeInput(c));
+  const request = validateResponses(raw);
   const stream = request.stream === true;
   const history = request.previous_response_id ? await loadConversation(c.env.CACHE, caller.keyId, request.previous_response_id) : [];
   const { body, conversation } = toChat(request, history, stream);
