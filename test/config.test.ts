@@ -201,6 +201,7 @@ describe('parseConfig', () => {
         max_retry_after_ms: 30000,
         max_backoff_ms: 60000,
         panic_threshold: 0.5,
+        native_forwarding: true,
         failover_on: [401, 403],
         retry_budget: { ratio: 0.2, min_per_window: 10, window_s: 10 },
         breaker: { failures: 5, cooldown_ms: 30000, jitter: 0.2, probe_lease_ms: 30000 },
