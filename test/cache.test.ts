@@ -246,8 +246,39 @@ describe('the cache and the rest of the gateway', () => {
     const key = miss.headers.get('x-gateway-cache-key')!;
     expect(key).toMatch(/^cache:v1:[0-9a-f]{64}$/);
     await afterStore(() => postJson('/v1/chat/completions', body));
+    const stored = await testEnv.CACHE.get<{ body: { choices: unknown[] } }>(key, 'json');
+    expect(stored?.body.choices).toHaveLength(1);
     await testEnv.CACHE.delete(key);
-    expect((await postJson('/v1/chat/completions', body)).headers.get('x-gateway-cache')).toBe('MISS');
+    // Gone from KV; isolates that served it lately drop their copy within a minute
+    // (src/cache/memory-tier.ts), as KV's own deletes reach every location. A refresh
+    // replaces it at once.
+    expect(await testEnv.CACHE.get(key)).toBeNull();
+    const refreshed = await postJson('/v1/chat/completions', body, undefined, { 'x-gateway-cache': 'refresh' });
+    expect(refreshed.headers.get('x-gateway-cache')).toBe('REFRESH');
+  });
+
+  it('serves repeated hits from the isolate, without a KV read each', async () => {
+    let reads = 0;
+    const counting = {
+      get: (key: string, type: 'text') => (reads++, testEnv.CACHE.get(key, type)),
+      put: (key: string, value: string, options: KVNamespacePutOptions) => testEnv.CACHE.put(key, value, options),
+    } as unknown as KVNamespace;
+    const body = { model: 'cached', messages: fresh('hot entry'), temperature: 0 };
+    const call = (fetch: (request: Request) => Promise<Response>) =>
+      fetch(new Request('http://gateway.test/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEYS.teamA}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })).then(async (res) => (await res.text(), res.headers.get('x-gateway-cache')));
+    // The miss, and its store in the background (inWorker waits for it).
+    const first = await inWorker({ CACHE: counting }, call);
+    const statuses = [first];
+    await inWorker({ CACHE: counting }, async (fetch) => {
+      for (let i = 0; i < 4; i++) statuses.push(await call(fetch));
+    });
+    expect(statuses).toEqual(['MISS', 'HIT', 'HIT', 'HIT', 'HIT']);
+    // The miss looked in KV; the store put the entry in the isolate's memory too.
+    expect(reads).toBe(1);
   });
 
   it('never writes one key twice within a second, however many refreshes arrive (KV allows one write per second per key)', async () => {
