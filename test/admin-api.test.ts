@@ -4,7 +4,7 @@ import { BY_KEY, BY_MODEL, BY_PROVIDER, byBucket, percentileStatement, sumsState
 import { isAdminKey, isValidSession, issueSession, SESSION_TTL_MS } from '../src/admin/auth';
 import { callsStatement, CallsQuery } from '../src/admin/calls';
 import { REFUSALS_SQL } from '../src/admin/keys';
-import { ERROR_CODES_SQL } from '../src/admin/overview';
+import { ERROR_CODES_SQL, GUARDRAILS_SQL } from '../src/admin/overview';
 import { attemptsSql } from '../src/admin/providers';
 import gatewayWorker from '../src/index';
 import { KEYS } from './support/constants';
@@ -239,12 +239,13 @@ interface Call {
   limit_status?: string | null;
   limited_by?: string | null;
   metadata?: string | null;
+  guardrails?: string | null;
 }
 
 const CALL_COLUMNS = [
   'request_id', 'ts', 'key_id', 'endpoint', 'model', 'provider', 'upstream_model', 'stream', 'status', 'error_code', 'stream_cut',
   'latency_ms', 'ttfb_ms', 'prompt_tokens', 'completion_tokens', 'attempts', 'cache_status', 'cost_usd', 'saved_usd',
-  'limit_status', 'limited_by', 'metadata',
+  'limit_status', 'limited_by', 'metadata', 'guardrails',
 ] as const;
 
 function insertCall(call: Call): D1PreparedStatement {
@@ -270,12 +271,17 @@ function insertHour(hour: string, keyId: string, statusClass: string, cacheStatu
 const at = (time: string) => `2020-05-06T${time}.000Z`;
 const hist = (bins: Record<number, number>) => Array.from({ length: 10 }, (_, i) => bins[i] ?? 0);
 
+const PII_REDACTED = { name: 'pii', kind: 'pii', stage: 'input', mode: 'redact', action: 'redacted', found: ['EMAIL'] };
+
 beforeAll(async () => {
   const openai = { provider: 'openai', upstream_model: 'gpt-test' };
   await testEnv.DB.batch([
-    insertCall({ request_id: 'w1', ts: at('10:00:05'), ...openai, status: 200, latency_ms: 100, ttfb_ms: 40, prompt_tokens: 10, completion_tokens: 5, attempts: 1, cache_status: 'MISS', cost_usd: 0.0001 }),
+    insertCall({
+      request_id: 'w1', ts: at('10:00:05'), ...openai, status: 200, latency_ms: 100, ttfb_ms: 40, prompt_tokens: 10, completion_tokens: 5, attempts: 1, cache_status: 'MISS', cost_usd: 0.0001,
+      guardrails: JSON.stringify([PII_REDACTED, { name: 'no-secrets', kind: 'secrets', stage: 'output', mode: 'flag', action: 'flagged', found: ['BEARER'] }]),
+    }),
     insertCall({ request_id: 'w2', ts: at('10:00:30'), ...openai, status: 200, latency_ms: 300, ttfb_ms: 60, prompt_tokens: 20, completion_tokens: 10, cache_status: 'HIT', cost_usd: 0, saved_usd: 0.0002 }),
-    insertCall({ request_id: 'w3', ts: at('10:01:10'), ...openai, status: 502, error_code: 'upstream_failed', latency_ms: 50, attempts: 2 }),
+    insertCall({ request_id: 'w3', ts: at('10:01:10'), ...openai, status: 502, error_code: 'upstream_failed', latency_ms: 50, attempts: 2, guardrails: JSON.stringify([PII_REDACTED]) }),
     insertCall({ request_id: 'w4', ts: at('10:02:00'), provider: null, status: 429, error_code: 'rate_limit_exceeded', latency_ms: 1, limit_status: 'rejected', limited_by: 'requests:10s' }),
     insertCall({ request_id: 'w5', ts: at('10:02:30'), ...openai, stream: 1, stream_cut: 1, status: 499, error_code: 'client_closed', latency_ms: 700, attempts: 1 }),
     insertCall({
@@ -323,6 +329,10 @@ describe('the admin API numbers', () => {
     expect(s.cache_hit_ratio.slice(0, 3)).toEqual([0.5, null, null]);
     expect(s.cost_usd.slice(0, 4)).toEqual([0.0001, 0, 0, 0.00001]);
     expect(s.saved_usd[0]).toBe(0.0002);
+    expect(body.guardrails).toEqual([
+      { name: 'pii', stage: 'input', action: 'redacted', count: 2 },
+      { name: 'no-secrets', stage: 'output', action: 'flagged', count: 1 },
+    ]);
     expect(body.error_codes.toSorted((a: { status: number }, b: { status: number }) => a.status - b.status)).toEqual([
       { status: 401, code: 'invalid_api_key', count: 1 },
       { status: 429, code: 'rate_limit_exceeded', count: 1 },
@@ -491,6 +501,7 @@ describe('every admin query reads through an index (EXPLAIN QUERY PLAN)', () => 
 
   it('errors by code, refusals and per-target attempts use their partial and composite indexes', async () => {
     await expectIndexed(ERROR_CODES_SQL, [R.from, R.to], /calls_errors_by_ts/);
+    await expectIndexed(GUARDRAILS_SQL, [R.from, R.to], /calls_guarded_by_ts/);
     await expectIndexed(REFUSALS_SQL, [R.from, R.to], /calls_limited_by_ts/);
     await expectIndexed(attemptsSql(3), [R.from, R.to, 'openai', 'fixture', 'breaky'], /SEARCH a USING INDEX attempts_by_provider_ts/);
   });

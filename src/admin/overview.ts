@@ -11,6 +11,16 @@ import { iso, RAW_SPAN_MAX, type Range } from './range';
 export const ERROR_CODES_SQL = `SELECT status, error_code AS code, COUNT(*) AS count FROM calls
   WHERE ts >= ?1 AND ts < ?2 AND status >= 400 GROUP BY status, error_code ORDER BY count DESC LIMIT 20`;
 
+/**
+ * Guardrails that fired, by name, stage and action, over raw rows (the rollups do not
+ * keep them): the partial index calls_guarded_by_ts reads only calls on which one fired.
+ */
+export const GUARDRAILS_SQL = `SELECT json_extract(g.value, '$.name') AS name, json_extract(g.value, '$.stage') AS stage,
+  json_extract(g.value, '$.action') AS action, COUNT(*) AS count
+  FROM calls, json_each(calls.guardrails) AS g
+  WHERE calls.ts >= ?1 AND calls.ts < ?2 AND calls.guardrails IS NOT NULL
+  GROUP BY name, stage, action ORDER BY count DESC, name LIMIT 50`;
+
 const round = (n: number, digits = 10) => Number(n.toFixed(digits));
 const ratio = (part: number, whole: number) => (whole > 0 ? round(part / whole, 6) : null);
 const mean = (sum: number, count: number) => (count > 0 ? Math.round(sum / count) : null);
@@ -52,9 +62,10 @@ export async function overview(db: D1Database, range: Range) {
   const { from, to, bucketMs } = range;
   const bucket = byBucket(from, bucketMs);
   const long = to - from > RAW_SPAN_MAX;
-  const [series, errorCodes] = await Promise.all([
+  const [series, errorCodes, guardrails] = await Promise.all([
     sums(db, { from, to, groups: [bucket], rollups: long }),
     db.prepare(ERROR_CODES_SQL).bind(iso(from), iso(to)).all<{ status: number; code: string | null; count: number }>(),
+    db.prepare(GUARDRAILS_SQL).bind(iso(from), iso(to)).all<{ name: string; stage: string; action: string; count: number }>(),
   ]);
   // Exact percentiles need every raw row sorted: only for ranges read from raw rows alone.
   const exact = !long;
@@ -93,5 +104,6 @@ export async function overview(db: D1Database, range: Range) {
       ),
     } as { t: number[] } & Record<(typeof SERIES)[number], (number | null)[]>,
     error_codes: errorCodes.results,
+    guardrails: guardrails.results,
   };
 }

@@ -38,6 +38,7 @@ export async function overviewPage(main) {
     tiles,
     charts,
     h('section', { class: 'panel' }, h('h2', {}, 'Errors (and 499: client left) by status and code'), errorTable(data.error_codes)),
+    h('section', { class: 'panel', 'data-panel': 'guardrails' }, h('h2', {}, 'Guardrails that fired'), guardrailTable(data.guardrails)),
     h('p', { class: 'muted' }, `${format.time(data.range.from)} – ${format.time(data.range.to)}, ${bucketName(data.range.bucket_ms)} buckets. ${source}`),
   );
 
@@ -80,6 +81,19 @@ function errorTable(rows) {
       ['Status', (r) => r.status],
       ['Code', (r) => r.code ?? '–'],
       ['Calls', (r) => h('a', { href: `/dashboard/calls?status=${r.status}` }, format.count(r.count)), 'num'],
+    ],
+    rows,
+  );
+}
+
+function guardrailTable(rows) {
+  if (rows.length === 0) return h('p', { class: 'muted' }, 'No guardrail fired in this range (raw call rows only).');
+  return table(
+    [
+      ['Guardrail', (r) => r.name],
+      ['Stage', (r) => r.stage],
+      ['Action', (r) => r.action],
+      ['Calls', (r) => format.count(r.count), 'num'],
     ],
     rows,
   );
