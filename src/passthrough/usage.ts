@@ -1,4 +1,5 @@
 import { readUsage, type Usage } from '../core/usage';
+import { nativeUsage as geminiUsage } from '../providers/gemini/wire';
 import { scanEvent } from '../streaming/scan';
 import { SseParser } from '../streaming/sse';
 import type { Streamed } from '../streaming/usage';
@@ -49,21 +50,12 @@ function defined(counts: Counts): Counts {
   return Object.fromEntries(Object.entries(counts).filter(([, value]) => value !== undefined));
 }
 
-type GeminiUsage = { promptTokenCount?: unknown; candidatesTokenCount?: unknown; thoughtsTokenCount?: unknown; cachedContentTokenCount?: unknown };
-
 function countsOf(usage: unknown): Counts | undefined {
   const openai = readUsage(usage);
   if (openai) return defined(openai);
   if (typeof usage !== 'object' || usage === null) return undefined;
-  const g = usage as GeminiUsage;
-  if (num(g.promptTokenCount) !== undefined) {
-    // Gemini bills thinking as output; cached tokens are within the prompt count.
-    return defined({
-      prompt: num(g.promptTokenCount),
-      completion: (num(g.candidatesTokenCount) ?? 0) + (num(g.thoughtsTokenCount) ?? 0),
-      cacheRead: num(g.cachedContentTokenCount),
-    });
-  }
+  const gemini = geminiUsage(usage);
+  if (gemini) return defined(gemini);
   const u = usage as NativeUsage;
   const input = num(u.input_tokens);
   const output = num(u.output_tokens);
