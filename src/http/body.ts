@@ -9,9 +9,10 @@ function tooLarge(cap: number): GatewayError {
 }
 
 /**
- * The body's bytes, or null when there is none (a passthrough forwards any body), under
- * the same cap as readJsonObject: a declared length over it refused before reading,
- * none (chunked) cut off at the cap.
+ * The body's bytes, or null when there is none, under `cap`: a declared length over
+ * it is refused before reading; with a declared length the runtime delivers exactly
+ * that many bytes (HTTP framing), so one native read; without one (chunked), the
+ * read stops as soon as it passes the cap rather than buffering the body whole.
  */
 export async function readBody(request: Request, cap: number): Promise<Uint8Array | null> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
@@ -23,26 +24,11 @@ export async function readBody(request: Request, cap: number): Promise<Uint8Arra
   return bytes;
 }
 
-/**
- * Reads the body, stopping as soon as it passes `cap`: a declared Content-Length
- * over the cap is refused before reading, and a body that lies about (or omits) its
- * length is cut off at the cap rather than buffered whole.
- */
+/** The body as a JSON object, read under the cap as readBody reads it. */
 export async function readJsonObject(request: Request, cap: number): Promise<JsonObject> {
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (declared > cap) throw tooLarge(cap);
-  if (!request.body) throw new GatewayError('invalid_json', 'Request body is empty; expected a JSON object');
-
-  // With a declared length the runtime delivers exactly that many bytes (HTTP
-  // framing): one native read. Without one (chunked), read under the cap.
-  let text: string;
-  if (declared >= 0) {
-    text = await request.text();
-  } else {
-    const bytes = await readCapped(request.body, cap);
-    if (!bytes) throw tooLarge(cap);
-    text = decoder.decode(bytes);
-  }
+  const bytes = await readBody(request, cap);
+  if (!bytes) throw new GatewayError('invalid_json', 'Request body is empty; expected a JSON object');
+  const text = decoder.decode(bytes);
 
   let parsed: unknown;
   try {

@@ -13,6 +13,9 @@ import { GatewayError } from '../errors';
 /** In order of precedence. */
 const HEADERS = ['x-gateway-metadata', 'cf-aig-metadata'] as const;
 
+/** A key's own tags as stored, serialized once per config. */
+const keyJson = new WeakMap<Metadata, string | null>();
+
 /** The call's tags as stored (JSON), or null when it has none. */
 export function callMetadata(headers: Headers, keyTags: Metadata | undefined): string | null {
   for (const header of HEADERS) {
@@ -21,7 +24,13 @@ export function callMetadata(headers: Headers, keyTags: Metadata | undefined): s
     const tags = { ...parseTags(header, value), ...keyTags };
     return Object.keys(tags).length > 0 ? JSON.stringify(tags) : null;
   }
-  return keyTags && Object.keys(keyTags).length > 0 ? JSON.stringify(keyTags) : null;
+  if (!keyTags) return null;
+  let json = keyJson.get(keyTags);
+  if (json === undefined) {
+    json = Object.keys(keyTags).length > 0 ? JSON.stringify(keyTags) : null;
+    keyJson.set(keyTags, json);
+  }
+  return json;
 }
 
 function parseTags(header: string, raw: string): Metadata {
