@@ -44,6 +44,7 @@ export function budget(results) {
   line('One limited key sustains >= 1,000 admitted calls/s (best closed-loop row)', `${f(best?.rps, 0)}/s (${best?.name}, ${best?.connections} connections)`, best?.rps >= 1000);
   line(`0 over-admissions (a key limited to ${over.limit}, ${over.sent} calls at 64 connections)`, `${over.overAdmitted} over, ${over.admitted} admitted, ${over.refused} refused, ${over.underAdmitted} under the limit`, over.overAdmitted === 0 && over.admitted <= over.limit);
   line('0 lost log rows (D1 calls rows = calls sent to the gateway)', `${checks.logRows} rows for ${checks.sent} sent (${checks.answered} answered, ${checks.unanswered} with no answer seen)`, checks.lostRows === 0);
+  line('Every concurrency slot back after the load (limited key: pools and calls in flight at its object)', `${checks.slotsHeld ?? 'unreachable'} held`, checks.slotsHeld === 0);
   for (const k of checks.keys) {
     line(`Exact limiter count, key ${k.key} (limiter count = admitted log rows; 2xx seen <= that <= 2xx + unanswered)`, `${k.limiterCount ?? 'unreachable'} = ${k.admittedRows}; ${k.clientAdmitted} 2xx + ${k.unanswered} unanswered`, k.exact);
   }

@@ -56,4 +56,6 @@ export function gatewayConfig(upstreamUrl, { tight, guardrails = true }) {
 
 /** The limiter rules of the limited key whose counts are checked after the load (rules.ts names). */
 export const LIMITED_COUNT_RULE = { name: 'requests:3600s', kind: 'requests', limit: 1e9, window_ms: 3_600_000 };
+/** Its concurrency rule: after the load, every slot (pools and exact-path calls) must be back. */
+export const LIMITED_CONCURRENCY_RULE = { name: 'concurrency', kind: 'concurrency', limit: 10_000 };
 export const TIGHT_COUNT_RULE = (tight) => ({ name: 'requests:3600s', kind: 'requests', limit: tight, window_ms: 3_600_000 });

@@ -63,7 +63,7 @@ export const STREAMS = [
   ['floor', 'floor', () => chat('m', 'stream me', { stream: true })],
   ['portkey', 'portkey', () => chat('m', 'stream me', { stream: true })],
   ['gateway live (cache off)', 'gateway', () => chat('uncached', 'stream me', { stream: true }), 'limited'],
-  // The same with a leased key: admitted with no limiter round trip (the limited key's concurrency rule makes one).
+  // The same with a leased key: no concurrency rule, so no slot pool either.
   ['gateway live (cache off), leased key', 'gateway', () => chat('uncached', 'stream me', { stream: true }), 'leased'],
   ['gateway live (cache miss)', 'gateway', (i) => chat('cached', `stream miss ${RUN} ${i}`, { stream: true }), 'limited'],
   ['gateway replayed from cache', 'gateway', () => chat('cached', 'stream the hit', { stream: true }), 'limited'],

@@ -1,6 +1,6 @@
 // After the load: nothing lost. The D1 call log must hold one row per call the gateway
 // answered, and each limited key's limiter object must count exactly its admissions.
-import { LIMITED_COUNT_RULE, TIGHT_COUNT_RULE } from './config.mjs';
+import { LIMITED_CONCURRENCY_RULE, LIMITED_COUNT_RULE, TIGHT_COUNT_RULE } from './config.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,6 +34,8 @@ export async function verify(gateway, tally, tight) {
   const limited = await limiterCount(gateway.mf, 'key:limited', LIMITED_COUNT_RULE);
   const leased = await limiterCount(gateway.mf, 'key:leased', LIMITED_COUNT_RULE);
   const tightCount = await limiterCount(gateway.mf, 'key:tight', TIGHT_COUNT_RULE(tight));
+  // Slot pools shrink a second after their key's last lease; calls ended long before.
+  const slotsHeld = await limiterCount(gateway.mf, 'key:limited', LIMITED_CONCURRENCY_RULE);
   const keyCheck = (key, count) => {
     const admittedRows = rowsFor(key, 'admitted');
     const clientAdmitted = Object.entries(tally.byKey[key]).filter(([s]) => s >= 200 && s < 300).reduce((a, [, v]) => a + v, 0);
@@ -59,6 +61,7 @@ export async function verify(gateway, tally, tight) {
     logRows: n,
     // Every call that reached the gateway is logged, answered or cut: rows must equal calls sent.
     lostRows: sent - n,
+    slotsHeld: slotsHeld.used,
     keys: [keyCheck('limited', limited), keyCheck('leased', leased), keyCheck('tight', tightCount)],
   };
 }

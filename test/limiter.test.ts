@@ -1,7 +1,7 @@
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Limiter } from '../src/limits/limiter';
-import type { AdmitRequest, AdmitResult, Rule } from '../src/limits/types';
+import { POOL_GRACE_MS, type AdmitRequest, type AdmitResult, type Rule } from '../src/limits/types';
 import { testEnv } from './support/gateway';
 
 /**
@@ -497,7 +497,7 @@ describe('Limiter: quota leases', () => {
     expect(await used(stub, requests)).toBe(100);
   });
 
-  it('grants no lease to rules with a concurrency limit, and none past the end of a spend period or a bucket', async () => {
+  it('grants no lease to rules with a concurrency limit without a slot pool, and none past the end of a spend period or a bucket', async () => {
     const stub = freshLimiter('lease-bounds');
     const now = Date.UTC(2026, 2, 14, 23, 59, 59, 500);
     const clock = await useClock(stub, now);
@@ -512,5 +512,54 @@ describe('Limiter: quota leases', () => {
     const short: Rule = { name: 'requests:6s', kind: 'requests', limit: 1000, window_ms: 6000 };
     const narrow = await stub.admit(request([short], { lease: ask(4) }));
     expect(narrow.ok && narrow.lease).toMatchObject({ lease_ms: 100 });
+  });
+});
+
+describe('Limiter: concurrency slot pools', () => {
+  const concurrency: Rule = { name: 'concurrency', kind: 'concurrency', limit: 10 };
+  const pooled = (pool: { id: string; slots: number; seq: number }) => ({ id: `lease-${++sequence}`, requests: 4, tokens: 0, cost: 0, lease_ms: 1000, pool });
+  const shrink = (id: string, slots: number, seq: number) => ({ id, tokens: 0, cost: 0, pool: { slots, seq, hold_ms: 60_000 } });
+
+  it('counts a pool at its full size beside running calls and other pools, and grants one only if it fits', async () => {
+    const stub = freshLimiter('pool-fit');
+    await useClock(stub, T0);
+    for (let i = 0; i < 3; i++) expect((await stub.admit(request([concurrency]))).ok).toBe(true);
+    const a = await stub.admit(request([concurrency], { lease: pooled({ id: 'pool-a', slots: 5, seq: 1 }) }));
+    expect(a.ok && a.lease?.pool).toEqual({ id: 'pool-a', slots: 5, seq: 1 });
+    expect(a.states[0]).toMatchObject({ remaining: 2 });
+    expect(await used(stub, concurrency)).toBe(8);
+    // 8 + 3 > 10: no pool; the call is admitted alone, exactly.
+    const b = await stub.admit(request([concurrency], { lease: pooled({ id: 'pool-b', slots: 3, seq: 1 }) }));
+    expect(b.ok && !b.lease).toBe(true);
+    expect(await used(stub, concurrency)).toBe(9);
+    expect((await stub.admit(request([concurrency]))).ok).toBe(true);
+    expect(refused(await stub.admit(request([concurrency])))).toMatchObject({ kind: 'concurrency' });
+    // The isolate gives back slots it no longer uses: calls fit again.
+    await stub.settleMany([shrink('pool-a', 2, 2)]);
+    expect(await used(stub, concurrency)).toBe(7);
+    expect((await stub.admit(request([concurrency]))).ok).toBe(true);
+  });
+
+  it('ignores a pool update older than the newest applied, and frees a pool at zero or when it lapses', async () => {
+    const stub = freshLimiter('pool-order');
+    const clock = await useClock(stub, T0);
+    const grown = await stub.admit(request([concurrency], { lease: pooled({ id: 'pool-c', slots: 6, seq: 2 }) }));
+    expect(grown.ok && grown.lease?.pool?.slots).toBe(6);
+    // A shrink sent before that grant arrives after it: ignored.
+    await stub.settleMany([shrink('pool-c', 1, 1)]);
+    expect(await used(stub, concurrency)).toBe(6);
+    await stub.settleMany([shrink('pool-c', 4, 3)]);
+    expect(await used(stub, concurrency)).toBe(4);
+    // A grant overtaken by that shrink is refused: the call is admitted alone.
+    const stale = await stub.admit(request([concurrency], { lease: pooled({ id: 'pool-c', slots: 6, seq: 3 }) }));
+    expect(stale.ok && !stale.lease).toBe(true);
+    expect(await used(stub, concurrency)).toBe(5);
+    await stub.settleMany([shrink('pool-c', 0, 4)]);
+    expect(await used(stub, concurrency)).toBe(1);
+    // A pool nobody shrinks (its isolate died) stops counting when its lease ends plus the grace.
+    await stub.admit(request([concurrency], { lease: pooled({ id: 'pool-d', slots: 6, seq: 1 }) }));
+    expect(await used(stub, concurrency)).toBe(7);
+    clock.t = T0 + 1000 + POOL_GRACE_MS + 1;
+    expect(await used(stub, concurrency)).toBe(1);
   });
 });

@@ -142,3 +142,30 @@ describe('quota leases', () => {
     });
   });
 });
+
+describe('concurrency slot pools', () => {
+  it('never runs more calls at once than a pooled concurrency limit, from two isolates at once, and frees every slot after', async () => {
+    const key = limitedKey('pooled');
+    // quick/fault-hang holds each admitted call for the 400 ms first-byte timeout (then 504).
+    const body = { model: 'quick/fault-hang', messages: hello };
+    // Two limiter bindings hold apart leases and pools: two isolates, one object.
+    const isolate = () => inWorker({ LIMITER: countingLimiter().ns }, (fetch) => Promise.all(Array.from({ length: 100 }, () => post(fetch, body, key))));
+    const statuses = (await Promise.all([isolate(), isolate()])).flat();
+    const ran = statuses.filter((s) => s === 504).length;
+    expect(statuses.filter((s) => s !== 504 && s !== 429)).toEqual([]);
+    expect(ran).toBeLessThanOrEqual(64);
+    // Under-admission bound: each isolate's pool holds at most 64/16 = 4 slots it does not use.
+    expect(ran).toBeGreaterThanOrEqual(64 - 8);
+    await expect.poll(async () => (await limiterUsed('pooled', 'quick/fault-hang'))['concurrency'], { timeout: 5000 }).toBe(0);
+  }, 30_000);
+
+  it('admits most calls of a hot key with a concurrency rule with no round trip, and counts exactly after', async () => {
+    const now = Date.now();
+    leaseClock.now = () => now;
+    const { ns, calls } = countingLimiter();
+    const statuses = await closedLoop(50, 20, { model: 'demo', messages: hello }, limitedKey('pooled-hot'), ns);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(calls.admit).toBeLessThan(statuses.length / 8);
+    await expect.poll(() => limiterUsed('pooled-hot', 'demo'), { timeout: 5000 }).toEqual({ 'requests:3600s': 1000, concurrency: 0 });
+  }, 60_000);
+});

@@ -1,6 +1,6 @@
 import { agesOutAt, bucketAt, oldestCounted, periodAt, type Bucket } from './sliding-window';
 import { windowGeometry, windowResetAfter, windowRetryAfter } from './sliding-window';
-import type { Rule, RuleState } from './types';
+import type { PoolAsk, Rule, RuleState } from './types';
 
 /**
  * One rule evaluated against the Limiter's counters (limiter.ts documents the tables).
@@ -51,6 +51,8 @@ export interface Amounts {
    */
   at: number;
   lease: boolean;
+  /** A lease's concurrency slot pool (slot-pool.ts): counted at `slots` in every concurrency rule until `expires_ms`. */
+  pool?: PoolAsk & { expires_ms: number };
 }
 
 export function gauge(sql: SqlStorage, rule: Rule, amounts: Amounts, now: number, prune: boolean): Gauge {
@@ -60,7 +62,7 @@ export function gauge(sql: SqlStorage, rule: Rule, amounts: Amounts, now: number
     case 'tokens':
       return windowGauge(sql, rule, amounts.tokens, amounts, now, prune, true);
     case 'concurrency':
-      return concurrencyGauge(sql, rule, amounts.lease_ms, now, prune);
+      return concurrencyGauge(sql, rule, amounts, now, prune);
     case 'spend_day':
     case 'spend_month':
       return spendGauge(sql, rule, rule.kind, amounts.cost, now, prune);
@@ -104,27 +106,46 @@ function windowGauge(sql: SqlStorage, rule: Rule, amount: number, amounts: Amoun
   };
 }
 
-function concurrencyGauge(sql: SqlStorage, rule: Rule, lease_ms: number, now: number, prune: boolean): Gauge {
-  if (prune) sql.exec('DELETE FROM leases WHERE rule = ? AND expires_ms <= ?', rule.name, now);
+function concurrencyGauge(sql: SqlStorage, rule: Rule, amounts: Amounts, now: number, prune: boolean): Gauge {
+  if (prune) {
+    sql.exec('DELETE FROM leases WHERE rule = ? AND expires_ms <= ?', rule.name, now);
+    sql.exec('DELETE FROM pools WHERE rule = ? AND expires_ms <= ?', rule.name, now);
+  }
+  const pool = amounts.pool;
+  // A pool counts at its full size; the pool being sized is counted at its new size instead of its old.
   const row = sql
-    .exec<{ n: number; first: number | null; last: number | null }>(
-      'SELECT COUNT(*) AS n, MIN(expires_ms) AS first, MAX(expires_ms) AS last FROM leases WHERE rule = ? AND expires_ms > ?',
-      rule.name,
-      now,
+    .exec<{ calls: number; pooled: number; first: number | null; last: number | null }>(
+      `SELECT (SELECT COUNT(*) FROM leases WHERE rule = ? AND expires_ms > ?) AS calls,
+              (SELECT COALESCE(SUM(slots), 0) FROM pools WHERE rule = ? AND expires_ms > ? AND id <> ?) AS pooled,
+              (SELECT MIN(expires_ms) FROM leases WHERE rule = ? AND expires_ms > ?) AS first,
+              MAX((SELECT COALESCE(MAX(expires_ms), 0) FROM leases WHERE rule = ?),
+                  (SELECT COALESCE(MAX(expires_ms), 0) FROM pools WHERE rule = ? AND slots > 0)) AS last`,
+      ...[rule.name, now, rule.name, now, pool?.id ?? '', rule.name, now, rule.name, rule.name],
     )
     .one();
-  const expires = now + lease_ms;
+  const used = row.calls + row.pooled;
+  const amount = pool ? pool.slots : 1;
+  const expires = pool ? pool.expires_ms : now + amounts.lease_ms;
+  const last = row.last !== null && row.last > now ? row.last : null;
   return {
     rule,
-    used: row.n,
-    amount: 1,
-    fits: row.n + 1 <= rule.limit + EPSILON,
-    resetMs: row.last === null ? 0 : row.last - now,
-    resetAfterAdmitMs: Math.max(0, row.last === null ? expires - now : Math.max(row.last, expires) - now),
+    used,
+    amount,
+    fits: used + amount <= rule.limit + EPSILON,
+    resetMs: last === null ? 0 : last - now,
+    resetAfterAdmitMs: Math.max(0, (last === null ? expires : Math.max(last, expires)) - now),
     retryAfterMs: () =>
       row.first === null ? CONCURRENCY_RETRY_MAX_MS : Math.min(CONCURRENCY_RETRY_MAX_MS, Math.max(1, row.first - now)),
     commit: (id) => {
-      sql.exec('INSERT OR IGNORE INTO leases (rule, id, expires_ms) VALUES (?, ?, ?)', rule.name, id, expires);
+      if (pool) {
+        sql.exec(
+          `INSERT INTO pools (rule, id, slots, seq, expires_ms) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (rule, id) DO UPDATE SET slots = excluded.slots, seq = excluded.seq, expires_ms = excluded.expires_ms`,
+          ...[rule.name, pool.id, pool.slots, pool.seq, pool.expires_ms],
+        );
+      } else {
+        sql.exec('INSERT OR IGNORE INTO leases (rule, id, expires_ms) VALUES (?, ?, ?)', rule.name, id, expires);
+      }
     },
   };
 }

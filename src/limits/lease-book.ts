@@ -1,5 +1,6 @@
 import type { Limiter } from './limiter';
 import { flushAll, queueSettlement } from './settle-queue';
+import { adoptSlots, askSlots, freeSlot, hasConcurrency, hasFreeSlot, poolAt, shrinkPool, takeSlot, type Pool } from './slot-pool';
 import type { LeaseAsk, LeaseGrant, Rule, RuleState, SettleItem } from './types';
 
 /**
@@ -13,10 +14,12 @@ import type { LeaseAsk, LeaseGrant, Rule, RuleState, SettleItem } from './types'
  * admitting locally. What a lease did not use is returned when it ends: on expiry (a
  * timer), when a call does not fit it, or when its successor arrives.
  *
- * Which rule sets are leased: no `concurrency` rule (a slot must be taken and freed
- * per call: exact path), and a slice of at least MIN_SLICE calls that is at most
+ * Which rule sets are leased: a slice of at least MIN_SLICE calls that is at most
  * 1/SHARE of every rule's limit (else the rule is small: exact path). Spend rules
- * count the call's reserved cost, token rules its reserved tokens.
+ * count the call's reserved cost, token rules its reserved tokens. With concurrency
+ * rules, a lease also sizes the isolate's slot pool (slot-pool.ts, which says which
+ * concurrency limits are large enough): a call from the lease also takes a slot, and
+ * gives it back when it ends.
  *
  * Sizing: a slice is GROWTH times the calls the previous lease admitted (or, renewed
  * half-way, GROWTH times its size), within
@@ -68,6 +71,8 @@ export interface Lease {
   open: boolean;
   /** A renewal was asked for (at most one per lease). */
   renewing: boolean;
+  /** The slot pool its calls run in, for rule sets with concurrency rules. */
+  pool: Pool | undefined;
 }
 
 const book = new Map<Namespace, Map<string, Lease>>();
@@ -111,26 +116,41 @@ export function leaseKey(object: string, rules: Rule[]): string {
 }
 
 function fits(lease: Lease, need: Need): boolean {
-  return lease.left.requests >= 1 && lease.left.tokens >= need.tokens && lease.left.cost + 1e-12 >= need.cost;
+  return (
+    lease.left.requests >= 1 &&
+    lease.left.tokens >= need.tokens &&
+    lease.left.cost + 1e-12 >= need.cost &&
+    (lease.pool === undefined || hasFreeSlot(lease.pool))
+  );
+}
+
+/** Takes one call (and a slot, with a pool) from the lease if it fits. */
+function take(lease: Lease, need: Need): boolean {
+  if (!fits(lease, need)) return false;
+  lease.left.requests -= 1;
+  lease.left.tokens -= need.tokens;
+  lease.left.cost -= need.cost;
+  lease.admitted++;
+  if (lease.pool) takeSlot(lease.pool);
+  return true;
 }
 
 /** Takes one call from the live lease if it fits; ends a lease that is expired or too small. */
 export function takeFromLease(ns: Namespace, key: string, need: Need, now: number, ctx: Waiter): Lease | undefined {
   const lease = book.get(ns)?.get(key);
   if (!lease) return undefined;
-  if (now < lease.expiresAt && fits(lease, need)) {
-    lease.left.requests -= 1;
-    lease.left.tokens -= need.tokens;
-    lease.left.cost -= need.cost;
-    lease.admitted++;
-    return lease;
-  }
+  if (now < lease.expiresAt && take(lease, need)) return lease;
   endLease(lease, ctx);
   return undefined;
 }
 
-/** Returns what the lease did not use (queued: the next admission RPC or batch carries it). */
-export function endLease(lease: Lease, ctx: Waiter): void {
+/**
+ * Returns what the lease did not use (queued: the next admission RPC or batch carries
+ * it). Unless a successor replaces it, its pool shrinks to the calls still running;
+ * not while a lease is being asked for, whose answer sizes the pool (or, if none
+ * comes, `askDone` shrinks it).
+ */
+export function endLease(lease: Lease, ctx: Waiter, replaced = false): void {
   if (!lease.open) return;
   lease.open = false;
   const byKey = book.get(lease.ns);
@@ -138,33 +158,57 @@ export function endLease(lease: Lease, ctx: Waiter): void {
   remember(lease.key, lease.admitted);
   const used = (k: 'requests' | 'tokens' | 'cost') => lease.granted[k] - lease.left[k];
   queueSettlement(lease.ns, lease.object, { id: lease.id, requests: used('requests'), tokens: used('tokens'), cost: used('cost') }, ctx);
+  if (lease.pool && !replaced && !askPending(lease.ns, lease.key)) shrinkPool(lease.pool, ctx);
 }
 
-/** The lease to ask for with this call's admission, or undefined for the exact per-call path. */
-export function askFor(ns: Namespace, key: string, rules: Rule[], need: Need): LeaseAsk | undefined {
+/**
+ * The lease to ask for with this call's admission, or undefined for the exact per-call
+ * path. `holdMs`: how long a running call's concurrency slot stays counted (`limits.lease_s`).
+ */
+export function askFor(ns: Namespace, object: string, key: string, rules: Rule[], need: Need, holdMs: number): LeaseAsk | undefined {
   const inFlight = of(asking, ns, () => new Map<string, Ask>());
   const pending = inFlight.get(key);
   if (pending && Date.now() - pending.at < ASK_STALE_MS) return undefined;
   let slice = Math.min(MAX_SLICE, Math.max(FIRST_SLICE, GROWTH * (demand.get(key) ?? 0)));
   for (const rule of rules) {
-    if (rule.kind === 'concurrency') return undefined;
+    if (rule.kind === 'concurrency') continue;
     const per = rule.kind === 'requests' ? 1 : rule.kind === 'tokens' ? need.tokens : need.cost;
     if (per > 0) slice = Math.min(slice, Math.floor(rule.limit / SHARE / per));
   }
   if (slice < MIN_SLICE) return undefined;
+  const pool = hasConcurrency(rules) ? askSlots(ns, object, key, rules, holdMs) : undefined;
+  if (hasConcurrency(rules) && !pool) return undefined;
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
   const id = `lease_${crypto.randomUUID()}`;
   inFlight.set(key, { id, done, resolve, at: Date.now() });
-  return { id, requests: slice, tokens: slice * need.tokens, cost: slice * need.cost, lease_ms: LEASE_MS };
+  return { id, requests: slice, tokens: slice * need.tokens, cost: slice * need.cost, lease_ms: LEASE_MS, ...(pool && { pool }) };
 }
 
-export function askDone(ns: Namespace, key: string, ask: LeaseAsk): void {
+/**
+ * The ask was answered (or failed). With no lease live after it, a pool the ask sized
+ * shrinks to the calls still running (shrinks wait while an ask is out: see endLease).
+ */
+export function askDone(ns: Namespace, key: string, ask: LeaseAsk, ctx: Waiter): void {
   const inFlight = asking.get(ns);
   const pending = inFlight?.get(key);
   if (!pending || pending.id !== ask.id) return; // a stale ask, already replaced
   pending.resolve();
   inFlight!.delete(key);
+  if (ask.pool && !live(ns, key)) {
+    const pool = poolAt(ns, key);
+    if (pool) shrinkPool(pool, ctx);
+  }
+}
+
+function live(ns: Namespace, key: string): boolean {
+  return book.get(ns)?.get(key)?.open === true;
+}
+
+/** An ask out and not stale: its answer will size the pool (a stale one may never answer). */
+function askPending(ns: Namespace, key: string): boolean {
+  const pending = asking.get(ns)?.get(key);
+  return pending !== undefined && Date.now() - pending.at < ASK_STALE_MS;
 }
 
 /**
@@ -182,27 +226,38 @@ export function askInFlight(ns: Namespace, key: string): Promise<void> | undefin
   return Promise.race([pending.done, stale]).finally(() => clearTimeout(timer));
 }
 
-/** Keeps a granted lease, takes the asking call from it, and returns the rest when it expires. */
-export function adopt(ns: Namespace, object: string, key: string, grant: LeaseGrant, states: RuleState[], askedAt: number, need: Need | undefined, ctx: Waiter): Lease {
+/**
+ * Keeps a granted lease, takes the asking call from it, and returns the rest when it
+ * expires. Returns undefined when the asking call does not fit it after all (its pool's
+ * size was overtaken by a newer update): that call then needs the exact path.
+ */
+export function adopt(ns: Namespace, object: string, key: string, grant: LeaseGrant, states: RuleState[], askedAt: number, need: Need | undefined, ctx: Waiter): Lease | undefined {
   const byKey = of(book, ns, () => new Map<string, Lease>());
   const previous = byKey.get(key);
-  if (previous) endLease(previous, ctx);
+  if (previous) endLease(previous, ctx, true);
   const lease: Lease = {
     id: grant.id,
     ns,
     object,
     key,
     granted: { requests: grant.requests, tokens: grant.tokens, cost: grant.cost },
-    left: need ? { requests: grant.requests - 1, tokens: grant.tokens - need.tokens, cost: grant.cost - need.cost } : { ...grant },
+    left: { requests: grant.requests, tokens: grant.tokens, cost: grant.cost },
     states,
     // The isolate's own clock, from before the ask: never later than the object's end of the lease.
     askedAt,
     expiresAt: askedAt + grant.lease_ms,
-    admitted: need ? 1 : 0,
+    admitted: 0,
     open: true,
     renewing: false,
+    pool: grant.pool && adoptSlots(ns, key, grant.pool),
   };
   byKey.set(key, lease);
+  // A concurrency rule set's lease without its pool admits nothing: it goes back at once.
+  const fitted = need ? take(lease, need) : true;
+  if (!fitted || (grant.pool && !lease.pool)) {
+    endLease(lease, ctx);
+    return undefined;
+  }
   // The return goes out in this same waitUntil chain, not in one that would have to be added later.
   ctx.waitUntil(
     new Promise((resolve) => setTimeout(resolve, grant.lease_ms)).then(() => {
@@ -220,6 +275,7 @@ export function adopt(ns: Namespace, object: string, key: string, grant: LeaseGr
  * difference is sent to the object as a delta on the lease's counters.
  */
 export function settleFromLease(lease: Lease, need: Need, actual: Need, ctx: Waiter): void {
+  if (lease.pool) freeSlot(lease.pool, live(lease.ns, lease.key) || askPending(lease.ns, lease.key), ctx);
   const tokens = actual.tokens - need.tokens;
   const cost = actual.cost - need.cost;
   if (lease.open) {
@@ -236,6 +292,7 @@ export function leaseStates(lease: Lease, now: number): RuleState[] {
   const elapsed = Math.max(0, now - lease.askedAt);
   return lease.states.map((s) => {
     const left = s.kind === 'requests' ? lease.left.requests : s.kind === 'tokens' ? lease.left.tokens : lease.left.cost;
+    if (s.kind === 'concurrency') return lease.pool ? { ...s, remaining: Math.max(0, s.remaining + lease.pool.granted - lease.pool.inUse) } : s;
     return { ...s, remaining: Math.max(0, s.remaining + left), reset_ms: Math.max(0, s.reset_ms - elapsed) };
   });
 }
@@ -246,7 +303,9 @@ export function leaseStates(lease: Lease, now: number): RuleState[] {
  * calls keep admitting locally. The next slice is GROWTH times this one.
  */
 export function shouldRenew(lease: Lease): boolean {
-  if (lease.renewing || !lease.open || lease.left.requests >= lease.granted.requests / 2) return false;
+  if (lease.renewing || !lease.open) return false;
+  const poolHalfUsed = lease.pool !== undefined && lease.pool.inUse * 2 > lease.pool.granted;
+  if (lease.left.requests >= lease.granted.requests / 2 && !poolHalfUsed) return false;
   lease.renewing = true;
   remember(lease.key, lease.granted.requests);
   return true;

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { gauge, state, type Amounts, type Counted, type Gauge } from './gauges';
 import { DAY_MS, windowGeometry } from './sliding-window';
-import type { AdmitRequest, AdmitResult, LeaseAsk, Rule, RuleUsage, SettleItem } from './types';
+import { POOL_GRACE_MS, type AdmitRequest, type AdmitResult, type LeaseAsk, type Rule, type RuleUsage, type SettleItem } from './types';
 import { positiveOrZero } from '../core/values';
 
 /**
@@ -27,6 +27,10 @@ import { positiveOrZero } from '../core/values';
  *    one row per rule per in-flight reservation; counts while expires_ms > now.
  *    settle deletes the reservation's rows. Kept apart from `reservations` so
  *    that one call can hold leases on several concurrency rules.
+ *  pools(rule, id, slots, seq, expires_ms)            -- `concurrency` rules
+ *    an isolate's concurrency slot pool (slot-pool.ts), one row per rule; counts
+ *    `slots` while expires_ms > now. `seq` is the newest update applied: an older
+ *    one arriving late is ignored.
  *  reservations(id, at_ms, lease_expires_ms, tokens, cost, counted, settled)
  *    one row per admitted call or granted quota lease, so that a settlement can
  *    find what it reserved: tokens/cost reserved, and `counted`, JSON {t: [[rule,
@@ -38,10 +42,12 @@ import { positiveOrZero } from '../core/values';
  *
  * Quota leases (admission.ts and lease-book.ts hold the isolate's side): an admit
  * with `lease` reserves a slice of every rule at once, counted like an admission,
- * so the object never grants more than remains. It is granted only to rule sets
- * without concurrency rules, for at most `lease.lease_ms`, the smallest bucket width
- * of the window rules, and the time left in the current spend period (so a lease
- * never spends a period's budget in the next one). Sliding-window amounts are
+ * so the object never grants more than remains, for at most `lease.lease_ms`, the
+ * smallest bucket width of the window rules, and the time left in the current spend
+ * period (so a lease never spends a period's budget in the next one). A rule set with
+ * concurrency rules is leased only with a slot pool: the pool, at the size asked,
+ * must fit every concurrency rule beside the calls and other pools counted there, and
+ * counts until the lease ends plus POOL_GRACE_MS. Sliding-window amounts are
  * counted in the bucket of the lease's end: calls admitted against it are never
  * counted earlier than they happened, so they never age out early.
  *
@@ -74,6 +80,9 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS leases (rule TEXT NOT NULL, id TEXT NOT NULL, expires_ms INTEGER NOT NULL,
     PRIMARY KEY (rule, id)) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS leases_by_id ON leases (id);
+  CREATE TABLE IF NOT EXISTS pools (rule TEXT NOT NULL, id TEXT NOT NULL, slots INTEGER NOT NULL, seq INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL, PRIMARY KEY (rule, id)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS pools_by_id ON pools (id);
   CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL,
     lease_expires_ms INTEGER NOT NULL, tokens REAL NOT NULL, cost REAL NOT NULL,
     counted TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0);
@@ -107,7 +116,7 @@ export class Limiter extends DurableObject {
   admit(request: AdmitRequest): AdmitResult {
     return this.ctx.storage.transactionSync((): AdmitResult => {
       const now = this.now();
-      for (const item of request.settle ?? []) this.settleOne(item);
+      for (const item of request.settle ?? []) this.settleOne(item, now);
       this.refuseReused(request.id);
       this.maybePrune(now);
       if (request.lease) {
@@ -135,7 +144,8 @@ export class Limiter extends DurableObject {
   /** Settles calls and leases in one transaction (see SettleItem): how an isolate's batch arrives. */
   settleMany(items: SettleItem[]): void {
     this.ctx.storage.transactionSync(() => {
-      for (const item of items) this.settleOne(item);
+      const now = this.now();
+      for (const item of items) this.settleOne(item, now);
     });
   }
 
@@ -161,23 +171,42 @@ export class Limiter extends DurableObject {
   private grant(rules: Rule[], ask: LeaseAsk, now: number): AdmitResult | undefined {
     let lease_ms = positiveOrZero(ask.lease_ms);
     for (const rule of rules) {
-      if (rule.kind === 'concurrency') return undefined;
+      if (rule.kind === 'concurrency' && !ask.pool) return undefined;
       if (rule.kind === 'requests' || rule.kind === 'tokens') lease_ms = Math.min(lease_ms, windowGeometry(rule.window_ms).width);
     }
+    if (ask.pool && !this.poolUpdateIsNewest(ask.pool.id, ask.pool.seq)) return undefined;
     for (const g of rules.map((rule) => gauge(this.sql, rule, { requests: 0, tokens: 0, cost: 0, lease_ms: 0, at: now, lease: false }, now, false))) {
       if (g.rule.kind === 'spend_day' || g.rule.kind === 'spend_month') lease_ms = Math.min(lease_ms, g.resetMs);
     }
     if (lease_ms < MIN_LEASE_MS) return undefined;
     this.refuseReused(ask.id);
-    const amounts: Amounts = { requests: positiveOrZero(ask.requests), tokens: positiveOrZero(ask.tokens), cost: positiveOrZero(ask.cost), lease_ms: 0, at: now + lease_ms, lease: true };
+    const pool = ask.pool && { id: ask.pool.id, slots: positiveOrZero(ask.pool.slots), seq: ask.pool.seq, expires_ms: now + lease_ms + POOL_GRACE_MS };
+    const amounts: Amounts = { requests: positiveOrZero(ask.requests), tokens: positiveOrZero(ask.tokens), cost: positiveOrZero(ask.cost), lease_ms: 0, at: now + lease_ms, lease: true, pool };
     const gauges = rules.map((rule) => gauge(this.sql, rule, amounts, now, true));
     if (!gauges.every((g) => g.fits)) return undefined;
     this.commit(ask.id, gauges, now, now + lease_ms, amounts);
     return {
       ok: true,
       states: gauges.map((g) => state(g, true)),
-      lease: { id: ask.id, requests: amounts.requests, tokens: amounts.tokens, cost: amounts.cost, lease_ms },
+      lease: { id: ask.id, requests: amounts.requests, tokens: amounts.tokens, cost: amounts.cost, lease_ms, ...(ask.pool && { pool: ask.pool }) },
     };
+  }
+
+  /** Pool updates may arrive out of order (a grant in one RPC, a shrink in a batch): only a newer one applies. */
+  private poolUpdateIsNewest(id: string, seq: number): boolean {
+    const row = this.sql.exec<{ seq: number }>('SELECT MAX(seq) AS seq FROM pools WHERE id = ?', id).one();
+    return row.seq === null || seq > row.seq;
+  }
+
+  /** A pool shrinks (slot-pool.ts): never grows here, so it needs no check against the rules. */
+  private shrinkPool(id: string, update: NonNullable<SettleItem['pool']>, now: number): void {
+    if (!this.poolUpdateIsNewest(id, update.seq)) return;
+    const slots = positiveOrZero(update.slots);
+    if (slots === 0) {
+      this.sql.exec('DELETE FROM pools WHERE id = ?', id);
+      return;
+    }
+    this.sql.exec('UPDATE pools SET slots = MIN(slots, ?), seq = ?, expires_ms = ? WHERE id = ?', slots, update.seq, now + positiveOrZero(update.hold_ms), id);
   }
 
   private commit(id: string, gauges: Gauge[], now: number, expires: number, amounts: Amounts): void {
@@ -191,7 +220,11 @@ export class Limiter extends DurableObject {
     );
   }
 
-  private settleOne(item: SettleItem): void {
+  private settleOne(item: SettleItem, now: number): void {
+    if (item.pool) {
+      this.shrinkPool(item.id, item.pool, now);
+      return;
+    }
     const row = this.sql
       .exec<ReservationRow>('SELECT tokens, cost, counted, settled FROM reservations WHERE id = ?', item.id)
       .toArray()[0];
@@ -230,6 +263,7 @@ export class Limiter extends DurableObject {
     this.sql.exec('DELETE FROM buckets WHERE expires_ms <= ?', now);
     this.sql.exec('DELETE FROM spend WHERE expires_ms <= ?', now);
     this.sql.exec('DELETE FROM leases WHERE expires_ms <= ?', now);
+    this.sql.exec('DELETE FROM pools WHERE expires_ms <= ?', now);
     const horizon = now - RESERVATION_TTL_MS;
     this.sql.exec('DELETE FROM reservations WHERE at_ms < ? AND lease_expires_ms < ?', horizon, horizon);
   }

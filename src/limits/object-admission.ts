@@ -1,5 +1,6 @@
 import type { Limiter } from './limiter';
 import { adopt, askDone, askFor, askInFlight, leaseClock, leaseKey, leaseStates, settleFromLease, shouldRenew, takeFromLease, type Need } from './lease-book';
+import { restatePool } from './slot-pool';
 import { queueSettlement, takeSettlements } from './settle-queue';
 import type { AdmitResult, Rule, SettleItem } from './types';
 
@@ -9,7 +10,7 @@ import type { AdmitResult, Rule, SettleItem } from './types';
  *  1. the isolate's live lease for these rules, if the call fits it: no round trip;
  *  2. else, while a lease for them is being asked for, that answer, then 1 again;
  *  3. else one `admit` RPC, carrying this isolate's queued settlements for the object
- *     and, when the rules can be leased, an ask for a new lease; the object grants it
+ *     and, when the rules can be leased, an ask for a new lease (and slot pool); the object grants it
  *     (the call is then taken from it) or, when the slice does not fit what remains,
  *     admits the call alone.
  */
@@ -49,8 +50,8 @@ function fromLease(ns: Namespace, object: string, key: string, rules: Rule[], ca
 }
 
 /** The next lease, asked for off the call's path; on refusal nothing happens (calls go to the object when this one runs out). */
-async function renew(ns: Namespace, object: string, key: string, rules: Rule[], need: Need, ctx: Waiter): Promise<void> {
-  const ask = askFor(ns, key, rules, need);
+async function renew(ns: Namespace, object: string, key: string, rules: Rule[], call: CallAmounts, ctx: Waiter): Promise<void> {
+  const ask = askFor(ns, object, key, rules, call, call.lease_ms);
   if (!ask) return;
   const now = leaseClock.now();
   const settle = takeSettlements(ns, object);
@@ -60,27 +61,31 @@ async function renew(ns: Namespace, object: string, key: string, rules: Rule[], 
     if (result.ok && result.lease) adopt(ns, object, key, result.lease, result.states, now, undefined, ctx);
   } catch (error) {
     requeue(ns, object, settle, ctx);
+    if (ask.pool) restatePool(ns, key, ctx);
     console.error(`limiter: lease renewal for ${object} failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    askDone(ns, key, ask);
+    askDone(ns, key, ask, ctx);
   }
 }
 
-async function overRpc(ns: Namespace, object: string, key: string, rules: Rule[], call: CallAmounts, now: number, ctx: Waiter): Promise<Admitted> {
-  const ask = askFor(ns, key, rules, call);
+async function overRpc(ns: Namespace, object: string, key: string, rules: Rule[], call: CallAmounts, now: number, ctx: Waiter, leasing = true): Promise<Admitted> {
+  const ask = leasing ? askFor(ns, object, key, rules, call, call.lease_ms) : undefined;
   const settle = takeSettlements(ns, object);
   let result: AdmitResult;
   try {
     result = await ns.get(ns.idFromName(object)).admit({ id: call.id, rules, tokens: call.tokens, cost: call.cost, lease_ms: call.lease_ms, settle, lease: ask });
     if (result.ok && result.lease) {
       const lease = adopt(ns, object, key, result.lease, result.states, now, call, ctx);
+      // Granted, but its pool was overtaken meanwhile: the call is admitted alone (a reservation id is used once).
+      if (!lease) return overRpc(ns, object, key, rules, { ...call, id: `${call.id}:alone` }, now, ctx, false);
       return { result: { ok: true, states: leaseStates(lease, now) }, settle: (actual) => settleFromLease(lease, call, actual, ctx) };
     }
   } catch (error) {
     requeue(ns, object, settle, ctx);
+    if (ask?.pool) restatePool(ns, key, ctx);
     throw error;
   } finally {
-    if (ask) askDone(ns, key, ask);
+    if (ask) askDone(ns, key, ask, ctx);
   }
   return {
     result,

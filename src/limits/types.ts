@@ -31,6 +31,18 @@ export interface SettleItem {
   /** Requests used, for a lease (a call always counts one request). */
   requests?: number;
   delta?: boolean;
+  /** Shrinks the concurrency slot pool `id` (slot-pool.ts) to `slots`, unless a newer update came first. */
+  pool?: { slots: number; seq: number; hold_ms: number };
+}
+
+/** A granted pool counts until its lease ends plus this, unless renewed or shrunk (slot-pool.ts). */
+export const POOL_GRACE_MS = 10_000;
+
+/** A concurrency slot pool's size, asked for with a lease (slot-pool.ts); `seq` orders the pool's updates. */
+export interface PoolAsk {
+  id: string;
+  slots: number;
+  seq: number;
 }
 
 /** A quota lease the isolate asks for: a slice of every rule, admitted against locally. */
@@ -41,6 +53,8 @@ export interface LeaseAsk {
   cost: number;
   /** The longest lease wanted; the object may grant a shorter one (see limiter.ts). */
   lease_ms: number;
+  /** For rule sets with concurrency rules: the slot pool the lease's calls run in. */
+  pool?: PoolAsk;
 }
 
 export interface AdmitRequest {
@@ -78,6 +92,8 @@ export interface LeaseGrant {
   cost: number;
   /** How long the isolate may admit against it, from when it asked. */
   lease_ms: number;
+  /** The slot pool, granted at the size asked for. */
+  pool?: PoolAsk;
 }
 
 export type AdmitResult =

@@ -222,6 +222,9 @@ export const LIMITED_KEYS = {
   'abort-tokens': { tokens_per_minute: 200 },
   // test/limits-leases.test.ts: rules large enough to be leased (src/limits/lease-book.ts).
   leased: { requests: [{ limit: 1000, window_s: 3600 }] },
+  // Concurrency limits large enough for slot pools (src/limits/slot-pool.ts): 64 allows pools of 4.
+  pooled: { concurrency: 64 },
+  'pooled-hot': { concurrency: 10_000, requests: [{ limit: 1_000_000, window_s: 3600 }] },
   'leased-tpm': { tokens_per_minute: 16_000, budget_usd: { daily: 0.5 } },
   'leased-hot': { requests: [{ limit: 1_000_000, window_s: 3600 }], tokens_per_minute: 100_000_000 },
   'leased-expiry': { requests: [{ limit: 6400, window_s: 3600 }] },
