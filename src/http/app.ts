@@ -10,6 +10,7 @@ import { getModel, listModels } from './routes/models';
 import { passthrough, passthroughEntry } from './routes/passthrough';
 import { proxy } from './routes/proxy';
 import { responses } from './routes/responses';
+import { deleteResponse, getResponse, listInputItems } from './routes/stored-responses';
 import type { Context } from 'hono';
 
 /**
@@ -34,6 +35,9 @@ app.post('/v1/chat/completions', proxy('chat.completions'));
 app.post('/v1/completions', proxy('completions'));
 app.post('/v1/embeddings', proxy('embeddings'));
 app.post('/v1/responses', responses);
+app.get('/v1/responses/:id', getResponse);
+app.delete('/v1/responses/:id', deleteResponse);
+app.get('/v1/responses/:id/input_items', listInputItems);
 app.post('/v1/messages', messages);
 app.post('/v1/messages/count_tokens', countTokens);
 app.get('/v1/models', listModels);
@@ -45,6 +49,8 @@ const METHODS: Record<string, string> = {
   '/v1/completions': 'POST',
   '/v1/embeddings': 'POST',
   '/v1/responses': 'POST',
+  '/v1/responses/:id': 'GET, HEAD, DELETE',
+  '/v1/responses/:id/input_items': 'GET, HEAD',
   '/v1/messages': 'POST',
   '/v1/messages/count_tokens': 'POST',
   '/v1/models': 'GET, HEAD',

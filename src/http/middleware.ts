@@ -9,7 +9,12 @@ import { logPayload } from '../logging/payload-log';
 import { endCall } from '../pipeline/end-call';
 import type { AppEnv } from './context';
 
-function endpointOf(path: string): string {
+/** A stored response's id is no endpoint: the log names what was done to it. */
+const STORED_RESPONSE = /^\/v1\/responses\/[^/]+(\/input_items)?$/;
+
+function endpointOf(method: string, path: string): string {
+  const stored = STORED_RESPONSE.exec(path);
+  if (stored) return stored[1] ? 'responses.input_items' : method === 'DELETE' ? 'responses.delete' : 'responses.retrieve';
   if (path.startsWith('/v1/')) return path.slice(4).replaceAll('/', '.');
   return path;
 }
@@ -21,7 +26,7 @@ function endpointOf(path: string): string {
  */
 export const callLog = createMiddleware<AppEnv>(async function callLog(c, next) {
   const requestId = `req_${crypto.randomUUID().replaceAll('-', '')}`;
-  const record = newCallRecord(requestId, endpointOf(c.req.path));
+  const record = newCallRecord(requestId, endpointOf(c.req.method, c.req.path));
   c.set('record', record);
   const ctx = c.executionCtx;
   let finished = false;

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import {
-  loadConversation, responseContext, responsesFormat, saveConversation, toChat, validateResponses,
+  inputItems, loadConversation, responseContext, responsesFormat, saveConversation, toChat, validateResponses,
 } from '../../ingress/responses';
 import { respond } from '../../ingress/respond';
 import { runCall } from '../../pipeline/run-call';
@@ -38,7 +38,7 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const context = responseContext(record.requestId, record.startedAt, request, stored);
   const store = { kv: c.env.CACHE, keyId: caller.keyId, waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p) };
   const format = responsesFormat(context, (response) => {
-    if (stored) saveConversation(store, conversation, response);
+    if (stored) saveConversation(store, conversation, response, inputItems(context, request.input));
   });
   return respond({ format, result, record, operation: 'chat.completions', body, config, stream, clientSignal, endLater: c.get('endLater') });
 }

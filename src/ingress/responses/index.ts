@@ -41,5 +41,6 @@ export function responsesFormat(context: ResponseContext, onResponse: OnResponse
 }
 
 export { responseContext } from './response-object';
-export { loadConversation, saveConversation } from './state';
+export { deleteStored, loadConversation, loadStored, responseNotFound, saveConversation } from './state';
+export { inputItems, listPage, listQuery } from './input-items';
 export { toChat } from './to-chat';
