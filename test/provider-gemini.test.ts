@@ -4,6 +4,7 @@ import { type ErrorBody, seenBy, time, weather } from './support/gemini';
 import { GEMINI_API_KEY, GEMINI_PRICES } from './support/gemini-config';
 import { KEYS } from './support/constants';
 import { client, gateway, logRow, postJson, sseData, upstreamSaw } from './support/gateway';
+import { limitedKey } from './support/test-config';
 
 /**
  * The `gemini` provider (src/providers/gemini/) through the real openai client,
@@ -423,6 +424,24 @@ describe('gemini: embeddings', () => {
     // The same text embeds the same alone and in a batch.
     const alone = await client().embeddings.create({ model: 'gemini-embed', input: 'b', dimensions: 3 });
     expect(alone.data[0]!.embedding).toEqual(vectors[1]);
+  });
+
+  it('counts an embedding at the gateway estimate, as Gemini reports no usage: a token limit holds', async () => {
+    const key = limitedKey('embed-tpm');
+    const admitted: string[] = [];
+    let refused = 0;
+    for (let i = 0; i < 20 && refused === 0; i++) {
+      const res = await postJson('/v1/embeddings', { model: 'gemini-embed', input: 'hello world', encoding_format: 'float' }, key);
+      if (res.status === 429) refused++;
+      else if (res.status === 200) admitted.push(res.headers.get('x-request-id')!);
+    }
+    expect(refused).toBe(1);
+    expect(admitted.length).toBeGreaterThan(0);
+    const rows = await Promise.all(admitted.map((id) => logRow(id)));
+    for (const row of rows) expect(row).toMatchObject({ usage_source: 'gateway', completion_tokens: 0 });
+    const counted = rows.reduce((sum, row) => sum + (row.prompt_tokens as number), 0);
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThanOrEqual(40);
   });
 
   it('refuses token-array input with a 400 before calling Gemini', async () => {

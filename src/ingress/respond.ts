@@ -12,7 +12,7 @@ import type { CallResult } from '../pipeline/run-call';
 import { replayStream } from '../streaming/answer-stream';
 import { relay } from '../streaming/relay';
 import { readUsage } from '../core/usage';
-import { recordUsage } from '../streaming/usage';
+import { countAnswer, recordUsage } from '../streaming/usage';
 import type { IngressFormat } from './format';
 
 /**
@@ -56,9 +56,12 @@ export function respond({ format, result, record, operation, body, config, strea
     'x-gateway-attempts': String(upstreamCalls(record)),
     'x-gateway-overhead-ms': String(overheadMs(record)),
   };
+  // The limiter's own estimate, for an answer the provider reports no usage for.
+  const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
   if (!stream) {
     const usage = readUsage(served.json?.usage);
     if (usage) recordUsage(record, usage);
+    else countAnswer(record, operation, served.json, estimatePrompt);
     let [json, text] = [served.json!, served.text];
     if (result.output) {
       // The after-hook: before the cache stores the answer and before the client reads it.
@@ -74,8 +77,6 @@ export function respond({ format, result, record, operation, body, config, strea
     record.payload?.answered(json);
     return new Response(format.answer(json, text), { headers: { ...headers, ...JSON_HEADERS } });
   }
-  // Counted only for a stream the provider reports no usage for; the limiter's own estimate.
-  const estimatePrompt = () => estimateTokens(operation, body, config.limits).prompt;
   const tap = withPayload(record, operation, cache.tap(served.target));
   const framer = format.framer();
   const guard = result.output && streamGuard(result.output, operation, record);

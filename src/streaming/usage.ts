@@ -1,3 +1,5 @@
+import type { JsonObject } from '../core/json';
+import type { Operation } from '../core/operation';
 import type { Usage } from '../core/usage';
 import type { CallRecord } from '../logging/call-record';
 
@@ -39,4 +41,36 @@ export function countStreamed(record: UsageFields, streamed: Streamed, estimateP
   record.cachedTokens = null;
   record.cacheWriteTokens = null;
   record.usageSource = 'gateway';
+}
+
+/**
+ * The gateway's count of a whole answer the provider reported no usage for (Gemini
+ * and Workers AI embeddings, OpenAI-compatible servers that leave `usage` out), on
+ * the same terms as countStreamed: the prompt at the limiter's estimate, the
+ * completion at four bytes a token of the text it holds (none for embeddings).
+ * Without it, such a call would settle at nothing: free under any token limit or budget.
+ */
+export function countAnswer(record: UsageFields, operation: Operation, answer: JsonObject | undefined, estimatePrompt: () => number): void {
+  if (record.usageSource === 'provider') return;
+  record.promptTokens = estimatePrompt();
+  record.completionTokens = operation === 'embeddings' ? 0 : Math.ceil(answerTextBytes(answer) / 4);
+  record.cachedTokens = null;
+  record.cacheWriteTokens = null;
+  record.usageSource = 'gateway';
+}
+
+function answerTextBytes(answer: JsonObject | undefined): number {
+  const encoder = new TextEncoder();
+  const bytes = (value: unknown) => (typeof value === 'string' ? encoder.encode(value).byteLength : 0);
+  let total = 0;
+  for (const choice of Array.isArray(answer?.choices) ? (answer.choices as JsonObject[]) : []) {
+    total += bytes(choice.text);
+    const message = choice.message as JsonObject | undefined;
+    if (!message) continue;
+    total += bytes(message.content) + bytes(message.refusal);
+    for (const call of Array.isArray(message.tool_calls) ? (message.tool_calls as JsonObject[]) : []) {
+      total += bytes((call.function as JsonObject | undefined)?.name) + bytes((call.function as JsonObject | undefined)?.arguments);
+    }
+  }
+  return total;
 }

@@ -222,6 +222,8 @@ export const LIMITED_KEYS = {
   'abort-tokens': { tokens_per_minute: 200 },
   // test/limits-leases.test.ts: rules large enough to be leased (src/limits/lease-book.ts).
   leased: { requests: [{ limit: 1000, window_s: 3600 }] },
+  // test/provider-gemini.test.ts: embeddings with no provider usage still count against tokens.
+  'embed-tpm': { tokens_per_minute: 40 },
   // Concurrency limits large enough for slot pools (src/limits/slot-pool.ts): 64 allows pools of 4.
   pooled: { concurrency: 64 },
   'pooled-hot': { concurrency: 10_000, requests: [{ limit: 1_000_000, window_s: 3600 }] },
