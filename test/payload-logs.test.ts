@@ -5,7 +5,9 @@ import { newCallRecord } from '../src/logging/call-record';
 import { PayloadCapture } from '../src/logging/payload-capture';
 import { payloadDocument } from '../src/logging/payload-log';
 import { KEYS, PROVIDER_SECRETS } from './support/constants';
-import { BASE, client, inWorker, logRow, postJson, sseData, testEnv, upstreamSaw } from './support/gateway';
+import { PT_CHAT_STREAM } from './fixtures/native/passthrough-replies';
+import { BASE, client, gateway, inWorker, logRow, postJson, sseData, testEnv, upstreamSaw } from './support/gateway';
+import { PT_CREDENTIALS, PT_KEYS } from './support/passthrough-config';
 import { testGatewayConfig } from './support/test-config';
 
 const PAYLOADS_KEY = 'sk-gw-payloads-0123456789';
@@ -205,6 +207,33 @@ describe('payload logs', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('store a passthrough call as the provider saw and answered it: JSON, a stream as its text, an error redacted', async () => {
+    const send = (path: string, body: string, contentType = 'application/json') =>
+      gateway(path, { method: 'POST', headers: { authorization: `Bearer ${PT_KEYS['pt-payloads']}`, 'content-type': contentType }, body });
+    const chat = { model: 'gpt-pt', messages: [{ role: 'user', content: unique('native') }] };
+    const json = await send('/pt-openai/v1/chat/completions', JSON.stringify(chat));
+    expect(json.status).toBe(200);
+    const answer = await json.json();
+    const { doc } = await payloadOf(json.headers.get('x-request-id')!);
+    expect(doc).toMatchObject({ key_id: 'pt-payloads', provider: 'pt-openai', stream: false, status: 200, request: chat, response: answer });
+
+    const streamed = await send('/pt-openai/v1/chat/completions', JSON.stringify({ ...chat, stream: true }));
+    expect(await streamed.text()).toBe(PT_CHAT_STREAM);
+    expect((await payloadOf(streamed.headers.get('x-request-id')!)).doc).toMatchObject({ stream: true, response: { stream: PT_CHAT_STREAM } });
+
+    // The fixture quotes the credential it was sent: neither the client nor the log gets it.
+    const refused = await send('/pt-openai/v1/error-400', JSON.stringify(chat));
+    expect(refused.status).toBe(400);
+    const { doc: error, text } = await payloadOf(refused.headers.get('x-request-id')!);
+    expect(text).not.toContain(PT_CREDENTIALS.PT_OPENAI_KEY);
+    expect(error).toMatchObject({ status: 400, request: chat, response: expect.any(Object) });
+
+    // A body the gateway does not read is named by type and size.
+    const upload = await send('/pt-openai/v1/files', 'raw bytes here', 'application/octet-stream');
+    expect(upload.status).toBe(200);
+    expect((await payloadOf(upload.headers.get('x-request-id')!)).doc.request).toEqual({ content_type: 'application/octet-stream', bytes: 14 });
   });
 
   it('store nothing for keys and models that do not log payloads (the default)', async () => {

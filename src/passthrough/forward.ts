@@ -17,6 +17,7 @@ import { readErrorBody } from '../routing/upstream-body';
 import { downstreamHeaders, upstreamHeaders } from './headers';
 import { forwardedQuery, upstreamUrl } from './path';
 import { relayBody } from './relay';
+import { AnswerCapture, capturePassthrough } from './payload';
 import { bodyKind, UsageTap } from './usage';
 
 /**
@@ -93,6 +94,8 @@ export interface Estimation {
   /** With `body`: what limits/estimate.ts counts (an empty embeddings call counts nothing). */
   endpoint: Operation;
   body: JsonObject;
+  /** The request body, when it is a JSON object (for payload logs). */
+  json?: JsonObject;
 }
 
 export function estimation(body: Uint8Array | null, contentType: string | null): Estimation {
@@ -113,7 +116,7 @@ export function estimation(body: Uint8Array | null, contentType: string | null):
   // Every byte of the body counted as prompt text: an upper bound for text, whatever
   // the API's shape (limits/estimate.ts), and a generous one for inline images.
   const estimated: JsonObject = { prompt: text, ...(cap !== undefined ? { max_tokens: cap } : {}), ...(typeof json.n === 'number' ? { n: json.n } : {}) };
-  return { model, stream: json.stream === true, endpoint: 'completions', body: estimated };
+  return { model, stream: json.stream === true, endpoint: 'completions', body: estimated, json };
 }
 
 export async function forward(prepared: Prepared, input: ForwardInput): Promise<Response> {
@@ -130,6 +133,7 @@ export async function forwardOn(prepared: Prepared, input: ForwardInput, estimat
   record.stream = estimate.stream;
   const admission = await admit({ env, config, keyId: input.caller.keyId, route, endpoint: estimate.endpoint, body: estimate.body, record, ctx: input.ctx });
   if (admission) input.onAdmitted(admission);
+  record.payload = capturePassthrough(config, input.caller.policy, route.model, estimate.json, input.body, request.headers.get('content-type'));
 
   const secretName = settings.api_key_secret;
   const credential = secretName ? secret(env, secretName) : undefined;
@@ -187,6 +191,7 @@ export async function forwardOn(prepared: Prepared, input: ForwardInput, estimat
 
   const { status } = response;
   const out = downstreamHeaders(response.headers, admission?.headers);
+  const answer = record.payload && new AnswerCapture(record.payload, response.headers.get('content-type'), config.log.payload_max_bytes);
   if (status >= 400) record.errorCode = status === 429 ? 'upstream_rate_limited' : status < 500 ? 'upstream_rejected' : 'upstream_failed';
   if (!response.body || prepared.method === 'HEAD' || NULL_BODY.has(status)) {
     finish();
@@ -196,14 +201,16 @@ export async function forwardOn(prepared: Prepared, input: ForwardInput, estimat
   if (!response.ok) {
     // The provider's own error, for the native SDK to read; never the credential in it.
     // Read under the total timer, which aborts a body that stalls.
-    const text = await readErrorBody(response);
+    const read = await readErrorBody(response);
     finish();
-    return new Response(credential ? text.split(credential).join('[redacted]') : text, { status, headers: out });
+    const text = credential ? read.split(credential).join('[redacted]') : read;
+    answer?.whole(text);
+    return new Response(text, { status, headers: out });
   }
   const tap = new UsageTap(bodyKind(response.headers.get('content-type')), target.maxResponseBytes);
   if (tap.kind === 'sse') record.stream = true;
   const body = relayBody({
-    body: response.body, tap, record, provider, finish,
+    body: response.body, tap, answer, record, provider, finish,
     upstream: controller, clientSignal: request.signal, done: input.endLater(),
     estimatePrompt: () => admission?.promptEstimate ?? estimateTokens(estimate.endpoint, estimate.body, config.limits).prompt,
   });

@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors';
 import type { CallRecord } from '../logging/call-record';
 import { countStreamed, recordUsage } from '../streaming/usage';
+import type { AnswerCapture } from './payload';
 import type { UsageTap } from './usage';
 
 /**
@@ -15,6 +16,8 @@ import type { UsageTap } from './usage';
 export interface RelayInput {
   body: ReadableStream<Uint8Array>;
   tap: UsageTap;
+  /** The answer for the payload log, when the call logs payloads. */
+  answer?: AnswerCapture | undefined;
   record: CallRecord;
   provider: string;
   /** Aborted with a GatewayError when a timeout fires, or when the client leaves. */
@@ -30,7 +33,7 @@ export interface RelayInput {
 
 type Ending = 'complete' | 'gone' | GatewayError;
 
-export function relayBody({ body, tap, record, provider, upstream, clientSignal, finish, done, estimatePrompt }: RelayInput): ReadableStream<Uint8Array> {
+export function relayBody({ body, tap, answer, record, provider, upstream, clientSignal, finish, done, estimatePrompt }: RelayInput): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let downstream!: ReadableStreamDefaultController<Uint8Array>;
   let ended = false;
@@ -59,6 +62,7 @@ export function relayBody({ body, tap, record, provider, upstream, clientSignal,
         // Already cancelled or dropped.
       }
     }
+    answer?.end(how === 'complete');
     const usage = tap.usage();
     if (usage) recordUsage(record, usage);
     // A stream, or any body cut short: the provider billed something; count what went by.
@@ -87,6 +91,7 @@ export function relayBody({ body, tap, record, provider, upstream, clientSignal,
           return;
         }
         tap.push(value);
+        answer?.push(value);
         controller.enqueue(value);
       } catch {
         if (ended) return;

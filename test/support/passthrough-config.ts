@@ -29,6 +29,8 @@ export const PT_KEYS = {
   'pt-tpm': 'sk-gw-pt-tpm-0123456789abcdef',
   /** A daily budget: only priced models. */
   'pt-budget': 'sk-gw-pt-budget-0123456789abcd',
+  /** Every provider's passthrough, payloads logged (test/payload-logs.test.ts). */
+  'pt-payloads': 'sk-gw-pt-payloads-0123456789ab',
 } as const;
 
 const KEY_POLICIES: Record<keyof typeof PT_KEYS, object> = {
@@ -38,6 +40,7 @@ const KEY_POLICIES: Record<keyof typeof PT_KEYS, object> = {
   'pt-limited': { passthrough: ['*'], limits: { requests: [{ limit: 2, window_s: 3600 }] } },
   'pt-tpm': { passthrough: ['*'], limits: { tokens_per_minute: 300 } },
   'pt-budget': { passthrough: ['*'], limits: { budget_usd: { daily: 1 } } },
+  'pt-payloads': { passthrough: ['*'], log_payloads: true },
 };
 
 const secretOf = (id: string) => `KEY_${id.toUpperCase().replaceAll('-', '_')}`;
