@@ -1,3 +1,7 @@
+import {
+  firstChars, partsChars, partsMaxLength, partsSource, shapesOf, type BlockShape, type SchemeShape, type SecretKind, type TokenShape,
+} from '../core/credential-shapes';
+
 /**
  * The built-in detectors of the `pii` and `secrets` guardrails. Every repeat is
  * bounded, so a detector costs at most its `reach` steps per position scanned
@@ -133,45 +137,61 @@ export const PII_DETECTORS: Record<string, DetectorSpec> = {
   },
 };
 
-export const SECRET_DETECTORS: Record<string, DetectorSpec> = {
-  api_key: {
-    type: 'API_KEY',
-    // OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), Google (AIza), Hugging Face (hf_), AWS (AKIA/ASIA), GitHub (ghp_…).
-    source:
-      '(?<![\\w-])(?:sk-[A-Za-z0-9_-]{20,160}|AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,60}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,80})(?![\\w-])',
-    reach: 170,
+/** A token stands alone: a near-miss glued into a longer word is not one. */
+function tokenDetector(type: string, shapes: readonly TokenShape[]): DetectorSpec {
+  const alternatives = shapes.map((shape) => shape.parts);
+  return {
+    type,
+    source: `(?<![\\w-])(?:${alternatives.map((parts) => partsSource(parts, 'bounded')).join('|')})(?![\\w-])`,
+    reach: Math.max(...alternatives.map(partsMaxLength)) + 1,
     behind: 1,
-    inner: /[\w-]/,
-    first: /[sAhg]/,
-  },
-  bearer_token: {
-    type: 'BEARER_TOKEN',
-    // Only the token: "Bearer " stays, so prose streams on while a token is written.
-    // A token may hold dots, but a sentence's full stop after it is not part of it.
-    source: '(?<=\\bBearer[ \\t]{1,4})[A-Za-z0-9._~+/-]{15,399}[A-Za-z0-9_~+/-]={0,2}(?![\\w~+/=-]|\\.[\\w~+/=-])',
+    inner: new RegExp(partsChars(alternatives.flat())),
+    first: new RegExp(firstChars(alternatives)),
+  };
+}
+
+/**
+ * Only the token: "Bearer " stays, so prose streams on while a token is written.
+ * A token may hold dots, but a sentence's full stop after it is not part of it.
+ */
+function schemeDetector(type: string, shapes: readonly SchemeShape[]): DetectorSpec {
+  const sources = shapes.map(({ schemes, token }) => {
+    const last = token.chars.replace('.', ''); // what a token may end with
+    return `(?<=\\b(?:${schemes.join('|')})[ \\t]{1,4})[${token.chars}]{${token.min - 1},${token.max - 1}}[${last}]={0,2}(?![${last}=]|\\.[${last}=])`;
+  });
+  return {
+    type,
+    source: sources.join('|'),
     flags: 'i',
-    reach: 404,
-    behind: 11,
-    inner: /[A-Za-z0-9._~+/=-]/,
-  },
-  jwt: {
-    type: 'JWT',
-    source: '(?<![\\w-])eyJ[A-Za-z0-9_-]{8,400}\\.eyJ[A-Za-z0-9_-]{8,800}\\.[A-Za-z0-9_-]{8,400}(?![\\w-])',
-    reach: 1610,
-    behind: 1,
-    inner: /[\w.-]/,
-    first: /e/,
-  },
-  private_key: {
-    type: 'PRIVATE_KEY',
-    // PEM (RFC 7468) private keys: from the BEGIN line to the END line, or to the end of the text.
-    source: '-----BEGIN (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY-----',
-    reach: 60,
+    // The token, its `=` padding, and the two characters the look-ahead reads.
+    reach: Math.max(...shapes.map((shape) => shape.token.max)) + 2 + 2,
+    behind: 1 + Math.max(...shapes.flatMap((shape) => shape.schemes.map((scheme) => scheme.length))) + 4,
+    inner: new RegExp(`[${shapes.map((shape) => shape.token.chars).join('')}=]`),
+  };
+}
+
+/** A region: from the BEGIN line to the END line, or to the end of the text. */
+function blockDetector(type: string, shapes: readonly BlockShape[]): DetectorSpec {
+  return {
+    type,
+    source: shapes.map((shape) => partsSource(shape.begin, 'bounded')).join('|'),
+    reach: Math.max(...shapes.map((shape) => partsMaxLength(shape.begin))),
     behind: 0,
-    inner: /[A-Z0-9 -]/,
-    first: /-/,
-    end: { source: '-----END (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY-----', reach: 58 },
-  },
+    inner: new RegExp(partsChars(shapes.flatMap((shape) => shape.begin))),
+    first: new RegExp(firstChars(shapes.map((shape) => shape.begin))),
+    end: {
+      source: shapes.map((shape) => partsSource(shape.end, 'bounded')).join('|'),
+      reach: Math.max(...shapes.map((shape) => partsMaxLength(shape.end))),
+    },
+  };
+}
+
+/** The credential shapes (src/core/credential-shapes.ts), bounded, as one detector per kind. */
+export const SECRET_DETECTORS: Record<SecretKind, DetectorSpec> = {
+  api_key: tokenDetector('API_KEY', shapesOf('api_key')),
+  bearer_token: schemeDetector('BEARER_TOKEN', shapesOf('bearer_token')),
+  jwt: tokenDetector('JWT', shapesOf('jwt')),
+  private_key: blockDetector('PRIVATE_KEY', shapesOf('private_key')),
 };
 
 export type PiiType = keyof typeof PII_DETECTORS;

@@ -1,33 +1,33 @@
 import type { GatewayConfig } from '../config/schema';
+import { CREDENTIAL_SHAPES, partsSource, shapesOf, type CredentialShape } from '../core/credential-shapes';
 import { secret, type Env } from '../env';
 
 /**
  * Redaction for payload logs, applied to every string in a request and its answer
  * before anything is written: the values of the secrets the config names (caller
- * keys, provider credentials), credential shapes (below), then the operator's
- * `log.redact_patterns`. Each match becomes `[redacted]`.
+ * keys, provider credentials), the credential shapes (src/core/credential-shapes.ts),
+ * then the operator's `log.redact_patterns`. Each match becomes `[redacted]`.
  */
 
 export const REDACTED = '[redacted]';
 
-/** Credentials by shape: what a prompt or an answer may quote by mistake. */
-const CREDENTIAL_SHAPES: readonly RegExp[] = [
-  // PEM private keys (RSA, EC, OPENSSH, PKCS#8, encrypted), an unterminated one to the end.
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
-  // Authorization header values.
-  /\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  // OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), and other sk-/rk-/pk- style keys.
-  /\b(?:sk|rk|pk)-[A-Za-z0-9_-]{16,}/g,
-  // Google API keys.
-  /\bAIza[0-9A-Za-z_-]{35}/g,
-  // Hugging Face, Groq, xAI, Replicate, Perplexity tokens.
-  /\b(?:hf_[A-Za-z0-9]{30,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|r8_[A-Za-z0-9]{20,}|pplx-[A-Za-z0-9]{20,})/g,
-  // AWS access key ids; GitHub and Slack tokens.
-  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
-  /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|xox[abposr]-[A-Za-z0-9-]{10,})/g,
-  // JSON Web Tokens.
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
-];
+/** A credential shape as a whole-text pattern: unbounded, and a token needs no boundary after it. */
+function wholeTextSource(shape: CredentialShape): string {
+  switch (shape.kind) {
+    case 'private_key':
+      return `${partsSource(shape.begin, 'logs')}[\\s\\S]*?(?:${partsSource(shape.end, 'logs')}|$)`;
+    case 'bearer_token':
+      // The scheme's name goes too: "Authorization: [redacted]".
+      return `\\b(?:${shape.schemes.join('|')})\\s+[${shape.token.chars}=]{${shape.token.minInLogs ?? shape.token.min},}`;
+    default:
+      return `\\b${partsSource(shape.parts, 'logs')}`;
+  }
+}
+
+/** One pattern per kind of credential, in catalog order; scheme names are case-insensitive (RFC 9110). */
+const CREDENTIAL_PATTERNS: readonly RegExp[] = [...new Set(CREDENTIAL_SHAPES.map((shape) => shape.kind))].map(
+  (kind) => new RegExp(shapesOf(kind).map(wholeTextSource).join('|'), kind === 'bearer_token' ? 'gi' : 'g'),
+);
 
 export type Redact = (text: string) => string;
 
@@ -38,7 +38,7 @@ export function redactor(config: GatewayConfig, env: Env): Redact {
   let redact = redactors.get(config);
   if (!redact) {
     const values = [...secretNames(config)].map((name) => secret(env, name)).filter((v): v is string => v !== undefined && v.length >= 8);
-    const patterns = [...CREDENTIAL_SHAPES, ...config.log.redact_patterns.map((source) => new RegExp(source, 'g'))];
+    const patterns = [...CREDENTIAL_PATTERNS, ...config.log.redact_patterns.map((source) => new RegExp(source, 'g'))];
     redact = (text) => {
       let out = text;
       for (const value of values) if (out.includes(value)) out = out.split(value).join(REDACTED);

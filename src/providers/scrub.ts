@@ -1,3 +1,5 @@
+import { apiKeyPrefixes, escapeLiteral } from '../core/credential-shapes';
+
 /**
  * Upstream text is untrusted: an error body can quote internal URLs, credentials
  * or our own request back. What of it reaches a caller (or the operator's log)
@@ -9,13 +11,21 @@ const MAX_MESSAGE = 400;
 const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\[\d{1,4}\]|\.[A-Za-z_][A-Za-z0-9_]*){0,8}$/;
 /** A long unbroken run of letters and digits is a token (a key, a hash), never a word. */
 const TOKEN_RUN = /[A-Za-z0-9+/=_-]{32,}/g;
+/**
+ * Key-shaped, however short or masked (`sk-abc***xyz`): the prefixes of the credential
+ * shapes that end in `-` or `_` (src/core/credential-shapes.ts), either separator, or
+ * key/api/token. Prefixes without a separator (AIza, AKIA, ASIA) are left to TOKEN_RUN:
+ * read case-insensitively after a word boundary they would take "Asia-Pacific".
+ */
+const stems = apiKeyPrefixes().flatMap((prefix) => (/[-_]$/.test(prefix) ? [escapeLiteral(prefix.slice(0, -1))] : []));
+const KEY_SHAPED = new RegExp(`\\b(?:${[...new Set([...stems, 'key', 'api', 'token'])].join('|')})[-_][A-Za-z0-9*_-]{6,}`, 'gi');
 
 export function scrub(text: string, secrets: readonly (string | undefined)[] = []): string {
   let out = text;
   for (const value of secrets) if (value && value.length >= 4) out = out.split(value).join('[redacted]');
   return out
     .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '[url]')
-    .replace(/\b(?:sk|pk|rk|hf|gsk|key|api|token)[-_][A-Za-z0-9*_-]{6,}/gi, '[redacted]')
+    .replace(KEY_SHAPED, '[redacted]')
     .replace(/\bBearer\s+[^\s"']+/gi, 'Bearer [redacted]')
     .replace(TOKEN_RUN, '[redacted]')
     .replace(/<[^>]*>/g, ' ')

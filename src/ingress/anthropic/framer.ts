@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../core/json';
 import type { GatewayError } from '../../errors';
 import type { StreamFramer } from '../../streaming/framer';
+import { readChunk } from '../chunk';
 import { anthropicUsage, stopReason, toolUseId } from './answer';
 import { errorBody } from './errors';
 
@@ -99,12 +100,8 @@ export function anthropicFramer(messageId: string, requestId: string): StreamFra
 
   return {
     chunk(data) {
-      let chunk: Chunk;
-      try {
-        chunk = JSON.parse(data) as Chunk;
-      } catch {
-        return ''; // the relay ends a stream whose events are not JSON before they get here
-      }
+      const chunk = readChunk<Chunk>(data);
+      if (!chunk) return '';
       let out = started ? '' : start(chunk.model);
       const choice = chunk.choices?.[0];
       if (choice) {

@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../core/json';
 import type { GatewayError } from '../../errors';
 import type { StreamFramer } from '../../streaming/framer';
+import { readChunk } from '../chunk';
 import {
   functionCallItem, messageItem, outcome, refusalPart, responseShell, responseUsage, textPart, type ResponseContext, type Status,
 } from './response-object';
@@ -161,12 +162,8 @@ export function responsesFramer(context: ResponseContext, onDone: (response: Jso
 
   return {
     chunk(data) {
-      let chunk: Chunk;
-      try {
-        chunk = JSON.parse(data) as Chunk;
-      } catch {
-        return '';
-      }
+      const chunk = readChunk<Chunk>(data);
+      if (!chunk) return '';
       if (!started && typeof chunk.model === 'string' && chunk.model) model = chunk.model;
       let out = start();
       const reported = responseUsage(chunk.usage);
