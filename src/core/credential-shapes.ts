@@ -11,7 +11,7 @@
  *   its own coarser key rule.
  *
  * A shape added here is redacted in payload logs and found by the `secrets`
- * guardrail (test/credential-shapes-one-catalog.test.ts holds a sample of each).
+ * guardrail (test/credentials-redacted-and-flagged.test.ts holds a sample of each).
  */
 
 /** The `secrets` guardrail detector that reports a shape (its placeholder is the upper-cased name). */
