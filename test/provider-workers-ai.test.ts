@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ProviderConfigSchema } from '../src/providers/registry';
 import { KEYS } from './support/constants';
 import { clientError, expectError } from './support/errors';
-import { client, logRow, postJson, upstreamSaw, upstreamSawHangUp, type RecordedRequest } from './support/gateway';
+import { client, gateway, logRow, postJson, upstreamSaw, upstreamSawHangUp, type RecordedRequest } from './support/gateway';
+import { PT_KEYS } from './support/passthrough-config';
 import { WAI_ACCOUNT_ID, WAI_TOKEN } from './support/workers-ai-config';
 
 /**
@@ -208,6 +209,40 @@ describe('Workers AI through the AI binding', () => {
     await expectError(await postJson('/v1/completions', { model: 'wai-chat', prompt: 'x' }), { status: 400, code: 'unsupported_endpoint', param: 'model' });
     const err = await clientError(client().completions.create({ model: 'wai-chat', prompt: 'x' }));
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+});
+
+describe('Workers AI passthrough', () => {
+  const send = (path: string, body: unknown) =>
+    gateway(path, { method: 'POST', headers: { authorization: `Bearer ${PT_KEYS['pt-all']}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it("forwards /{provider}/run/{model} to the account's REST API with the token, and counts its usage", async () => {
+    const res = await send(`/wai/run/${LLAMA}`, { messages: hello });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ result: { response: HEARD, usage: HELLO_USAGE }, success: true, errors: [], messages: [] });
+    const id = res.headers.get('x-request-id')!;
+    const seen = await onlyRequest(id);
+    expect(seen.path).toBe(`/workers-ai/client/v4/accounts/${WAI_ACCOUNT_ID}/ai/run/${LLAMA}`);
+    expect(seen.headers.authorization).toBe(`Bearer ${WAI_TOKEN}`);
+    expect(seen.body).toEqual({ messages: hello });
+    expect(await logRow(id)).toMatchObject({ provider: 'wai', status: 200, prompt_tokens: 5, completion_tokens: 7, usage_source: 'provider' });
+
+    const streamed = await send(`/wai/run/${LLAMA}`, { messages: hello, stream: true });
+    const text = await streamed.text();
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(await logRow(streamed.headers.get('x-request-id')!)).toMatchObject({ stream: 1, prompt_tokens: 5, completion_tokens: 7, usage_source: 'provider' });
+  });
+
+  it('reads the account id from its secret; a binding or a bad account has nothing to forward to', async () => {
+    const res = await send('/wai-secret/v1/chat/completions', { model: LLAMA, messages: hello });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe(HEARD);
+    expect((await onlyRequest(res.headers.get('x-request-id')!)).path).toBe(`/workers-ai/client/v4/accounts/${WAI_ACCOUNT_ID}/ai/v1/chat/completions`);
+
+    await expectError(await send(`/wai-binding/run/${LLAMA}`, { messages: hello }), { status: 404, code: 'unknown_url' });
+    const bad = await send(`/wai-bad-account/run/${LLAMA}`, { messages: hello });
+    const { text } = await expectError(bad, { status: 502, code: 'upstream_failed' });
+    expect(text).not.toContain('zones');
   });
 });
 

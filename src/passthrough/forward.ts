@@ -56,7 +56,7 @@ export interface Prepared {
 }
 
 /** Everything that can refuse the call before its body is read: permission, the kind, the method, the path. */
-export function preparePassthrough(config: GatewayConfig, caller: Caller, provider: string, method: string, path: string, search: string, callerKey: string | undefined): Prepared {
+export function preparePassthrough(env: Env, config: GatewayConfig, caller: Caller, provider: string, method: string, path: string, search: string, callerKey: string | undefined): Prepared {
   if (!mayPassthrough(caller.policy, provider)) {
     throw new GatewayError('passthrough_not_allowed', `This key may not call provider "${provider}"'s own API (its keys.<id>.passthrough does not list it)`);
   }
@@ -68,7 +68,7 @@ export function preparePassthrough(config: GatewayConfig, caller: Caller, provid
   if (!METHODS.has(method)) {
     throw new GatewayError('method_not_allowed', `Method ${method} is not forwarded; use ${[...METHODS].join(', ')}`, { headers: { allow: [...METHODS].join(', ') } });
   }
-  return { provider, settings, passthrough, url: upstreamUrl(passthrough.root(settings), path, forwardedQuery(search, callerKey)), method };
+  return { provider, settings, passthrough, url: upstreamUrl(passthrough.root(settings, env), path, forwardedQuery(search, callerKey)), method };
 }
 
 export interface ForwardInput {

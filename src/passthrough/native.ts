@@ -66,7 +66,7 @@ export function forwardNative(api: NativeApi, route: Route, body: JsonObject, in
   const passthrough = providerFor(target.config.kind).passthrough!;
   const prepared: Prepared = {
     provider: target.provider, settings: target.config, passthrough, method: 'POST',
-    url: upstreamUrl(passthrough.root(target.config), NATIVE[api].path, ''),
+    url: upstreamUrl(passthrough.root(target.config, input.env), NATIVE[api].path, ''),
   };
   const bytes = encoder.encode(JSON.stringify({ ...body, model: target.model }));
   const estimate = { ...estimation(bytes, 'application/json'), model: route.model };

@@ -32,6 +32,8 @@ type Located = {
   usageMetadata?: unknown;
   message?: { usage?: unknown } | null;
   response?: { usage?: unknown } | null;
+  /** Cloudflare's API envelope (Workers AI's `/run`). */
+  result?: { usage?: unknown } | null;
 };
 
 type NativeUsage = {
@@ -74,7 +76,7 @@ function countsOf(usage: unknown): Counts | undefined {
 function located(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Located;
-  return v.usage ?? v.message?.usage ?? v.response?.usage ?? v.usageMetadata;
+  return v.usage ?? v.message?.usage ?? v.response?.usage ?? v.usageMetadata ?? v.result?.usage;
 }
 
 export type BodyKind = 'json' | 'sse' | 'other';

@@ -73,13 +73,16 @@ export interface Provider<S extends ProviderSchema = ProviderSchema> {
  * Provider-native passthrough: what the gateway must know of a kind to forward a
  * caller's request to the provider's own API, unread. The rest (path safety, header
  * hygiene, limits, logging) is the same for every kind (src/passthrough/). Declared by
- * every kind with an HTTP API of its own but workers-ai (its account id may be a
- * secret, which a root cannot read) and demo. A kind without one answers 404, and a
- * key's `passthrough` list may not name it.
+ * every kind with an HTTP API of its own (not demo). A kind without one answers 404,
+ * and a key's `passthrough` list may not name it.
  */
 export interface Passthrough<C extends ProviderSettings = ProviderSettings> {
-  /** The URL caller paths are appended to, without a trailing `/`: the operator's, from the config. A path never leaves it. */
-  root(config: C): string;
+  /**
+   * The URL caller paths are appended to, without a trailing `/`: the operator's, from
+   * the config (and its secrets, in `env`). A path never leaves it. Throws a
+   * GatewayError when this provider's settings give it none.
+   */
+  root(config: C, env: object): string;
   /** Set on every forwarded request, replacing the caller's: the credential the way the provider expects it, the operator's static headers. */
   headers(config: C, credential: string | undefined): Record<string, string>;
   /** Sent only when the caller sent no header of that name (e.g. `anthropic-version`). */

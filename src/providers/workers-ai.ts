@@ -76,14 +76,37 @@ function missing(call: Call, what: string, detail: string): GatewayError {
   return new GatewayError('upstream_failed', `Provider "${call.target.provider}" has no ${what} configured`, { failover: true });
 }
 
-/** The REST URL with the account id from its secret (checked: it becomes a path segment). */
+/** The account id from its secret (checked: it becomes a path segment), or undefined. */
+function accountFrom(env: object, name: string): string | undefined {
+  const account = (env as Record<string, unknown>)[name];
+  return typeof account === 'string' && ACCOUNT_ID.test(account) ? account : undefined;
+}
+
+/** The REST URL with the account id from its secret. */
 function withAccount(request: UpstreamRequest, call: Call, env: object): UpstreamRequest {
   const name = call.target.config.account_id_secret!;
-  const account = (env as Record<string, unknown>)[name];
-  if (typeof account !== 'string' || !ACCOUNT_ID.test(account)) {
-    throw missing(call, 'Workers AI account id', `secret ${name} is not set, or is not a Cloudflare account id (32 hex digits)`);
-  }
+  const account = accountFrom(env, name);
+  if (!account) throw missing(call, 'Workers AI account id', `secret ${name} is not set, or is not a Cloudflare account id (32 hex digits)`);
   return { ...request, url: request.url.replace(ACCOUNT_SLOT, account) };
+}
+
+type Settings = z.output<typeof WorkersAIConfig>;
+
+/**
+ * `/{provider}/…` reaches the account's Workers AI REST API under `…/accounts/{id}/ai`:
+ * `/run/@cf/…` (the native inputs) and `/v1/…` (its OpenAI-compatible endpoints). A
+ * provider on the `AI` binding has no URL to forward to.
+ */
+function passthroughRoot(config: Settings, env: object): string {
+  if (config.binding !== undefined) {
+    throw new GatewayError('unknown_url', 'This Workers AI provider runs on the AI binding, which has no HTTP API to pass through to; give it an account_id to use passthrough');
+  }
+  const account = config.account_id ?? accountFrom(env, config.account_id_secret!);
+  if (!account) {
+    console.error(`Workers AI passthrough: secret ${config.account_id_secret} is not set, or is not a Cloudflare account id (32 hex digits)`);
+    throw new GatewayError('upstream_failed', 'This Workers AI provider has no account id configured');
+  }
+  return `${(config.base_url ?? API).replace(/\/+$/, '')}/accounts/${account}/ai`;
 }
 
 interface AiBinding {
@@ -168,4 +191,8 @@ export const workersAI: Provider<typeof WorkersAIConfig> = {
   parseResponse: (call, json) => (call.target.config.binding === undefined ? openAIAnswer(call, json) : bindingAnswer(call, json)),
   parseError: (call, status, headers, text) => httpError(call, status, headers, text.includes('"errors"') ? openAIErrorText(text) : text),
   streamTranslator: (call) => (call.target.config.binding === undefined ? openAIStream(call) : bindingStream(call)),
+  passthrough: {
+    root: passthroughRoot,
+    headers: (_config, credential): Record<string, string> => (credential ? { authorization: `Bearer ${credential}` } : {}),
+  },
 };

@@ -36,7 +36,7 @@ export async function passthrough(c: Context<AppEnv>): Promise<Response> {
   const caller = c.get('caller');
   const request = c.req.raw;
   const { provider, path, search } = split(request.url);
-  const prepared = preparePassthrough(config, caller, provider, request.method, path, search, callerKey(request.headers));
+  const prepared = preparePassthrough(c.env, config, caller, provider, request.method, path, search, callerKey(request.headers));
   const body = await readBody(request, config.max_body_bytes);
   return forward(prepared, {
     env: c.env, ctx: c.executionCtx, config, caller, record: c.get('record'), request, body,
