@@ -1,9 +1,10 @@
 import OpenAI from 'openai';
 import type { ResponseItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { KEYS } from './support/constants';
 import { clientError, expectError } from './support/errors';
-import { client, gateway, logRow } from './support/gateway';
+import { BASE, client, gateway, inWorker, logRow, upstreamSaw } from './support/gateway';
+import { guardKey, guardrailsBindings } from './support/guardrails-config';
 
 /**
  * Responses kept with `store: true` are read back, listed and deleted through the
@@ -93,5 +94,24 @@ describe('stored responses', () => {
     const put = await gateway(`/v1/responses/${created.id}`, { method: 'PUT', headers: { authorization: `Bearer ${KEYS.teamA}` } });
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')).toBe('GET, HEAD, DELETE');
+  });
+
+  it('keeps what input guardrails let through: a prompt redacted on its way up is stored redacted', async () => {
+    const patch = guardrailsBindings(inject('upstreamPort'));
+    const guarded = (fetch: (request: Request) => Promise<Response>) =>
+      new OpenAI({ apiKey: guardKey('pii-redact'), baseURL: `${BASE}/v1`, maxRetries: 0, fetch: (input, init) => fetch(new Request(input as RequestInfo, init as RequestInit)) });
+    // One worker context per step: the first one's KV write is done when it resolves.
+    const first = await inWorker(patch, (fetch) =>
+      guarded(fetch).responses.create({ model: 'gpt-test', store: true, input: [{ role: 'user', content: 'mail me at jane.doe@example.com' }] }),
+    );
+    await inWorker(patch, async (fetch) => {
+      const openai = guarded(fetch);
+      const items = await openai.responses.inputItems.list(first.id);
+      expect(items.data.map(textOf)).toEqual(['mail me at [EMAIL]']);
+      expect(JSON.stringify(await openai.responses.retrieve(first.id))).not.toContain('jane.doe');
+      const { response } = await openai.responses.create({ model: 'gpt-test', previous_response_id: first.id, input: 'again' }).withResponse();
+      const seen = await upstreamSaw(response.headers.get('x-request-id')!);
+      expect((seen[0]!.body.messages as { content: unknown }[])[0]).toEqual({ role: 'user', content: 'mail me at [EMAIL]' });
+    });
   });
 });

@@ -42,9 +42,10 @@ export interface CallInput {
   onAdmitted(admission: Admission): void;
 }
 
+/** `sent`: the body as the call used it, after the input guardrails (redactions included). */
 export type CallResult =
-  | { from: 'cache'; cache: CacheLookup; headers: Record<string, string> }
-  | { from: 'upstream'; served: Served; cache: CacheLookup; headers: Record<string, string>; output?: OutputPlan | undefined };
+  | { from: 'cache'; cache: CacheLookup; headers: Record<string, string>; sent: JsonObject }
+  | { from: 'upstream'; served: Served; cache: CacheLookup; headers: Record<string, string>; output?: OutputPlan | undefined; sent: JsonObject };
 
 export async function runCall(input: CallInput): Promise<CallResult> {
   const { config, record, operation } = input;
@@ -72,7 +73,7 @@ export async function runCall(input: CallInput): Promise<CallResult> {
   if (admission) input.onAdmitted(admission);
   const cache = await opening;
   const headers: Record<string, string> = { ...admission?.headers, ...cache.headers };
-  if (cache.hit) return { from: 'cache', cache, headers };
+  if (cache.hit) return { from: 'cache', cache, headers, sent: body };
   record.cacheStatus = cache.status;
 
   try {
@@ -83,7 +84,7 @@ export async function runCall(input: CallInput): Promise<CallResult> {
       },
       route,
     );
-    return { from: 'upstream', served, cache, headers, output: guards?.output };
+    return { from: 'upstream', served, cache, headers, output: guards?.output, sent: body };
   } catch (error) {
     cache.offer(undefined);
     throw error;

@@ -1,10 +1,11 @@
 import type { Context } from 'hono';
 import {
-  inputItems, loadConversation, responseContext, responsesFormat, saveConversation, toChat, validateResponses,
+  inputItems, itemsFromMessages, loadConversation, responseContext, responsesFormat, saveConversation, toChat, validateResponses,
 } from '../../ingress/responses';
 import { respond } from '../../ingress/respond';
 import { runCall } from '../../pipeline/run-call';
 import { forwardNative, nativeRoute } from '../../passthrough/native';
+import type { JsonObject } from '../../core/json';
 import { readJsonObject } from '../body';
 import type { AppEnv } from '../context';
 import { nativeInput } from './native-input';
@@ -38,7 +39,11 @@ export async function responses(c: Context<AppEnv>): Promise<Response> {
   const context = responseContext(record.requestId, record.startedAt, request, stored);
   const store = { kv: c.env.CACHE, keyId: caller.keyId, waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p) };
   const format = responsesFormat(context, (response) => {
-    if (stored) saveConversation(store, conversation, response, inputItems(context, request.input));
+    if (!stored) return;
+    // Input guardrails may have redacted the call: what is kept is what was sent, never more.
+    if (result.sent === body) return saveConversation(store, conversation, response, inputItems(context, request.input));
+    const sent = (result.sent.messages as JsonObject[]).slice(request.instructions ? 1 : 0);
+    saveConversation(store, sent, response, inputItems(context, itemsFromMessages(sent.slice(history.length))));
   });
   return respond({ format, result, record, operation: 'chat.completions', body, config, stream, clientSignal, endLater: c.get('endLater') });
 }

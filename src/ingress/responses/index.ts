@@ -42,5 +42,5 @@ export function responsesFormat(context: ResponseContext, onResponse: OnResponse
 
 export { responseContext } from './response-object';
 export { deleteStored, loadConversation, loadStored, responseNotFound, saveConversation } from './state';
-export { inputItems, listPage, listQuery } from './input-items';
+export { inputItems, itemsFromMessages, listPage, listQuery } from './input-items';
 export { toChat } from './to-chat';

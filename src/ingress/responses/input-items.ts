@@ -29,6 +29,33 @@ export function inputItems(context: ResponseContext, input: unknown): JsonObject
   });
 }
 
+/** Chat messages (as a call sent them, after its input guardrails) as the input items they stand for. */
+export function itemsFromMessages(messages: readonly JsonObject[]): JsonObject[] {
+  const items: JsonObject[] = [];
+  for (const message of messages) {
+    if (message.role === 'tool') {
+      items.push({ type: 'function_call_output', call_id: message.tool_call_id, output: message.content });
+      continue;
+    }
+    const assistant = message.role === 'assistant';
+    const text = assistant ? 'output_text' : 'input_text';
+    const content = typeof message.content === 'string' ? [{ type: text, text: message.content }] : Array.isArray(message.content) ? (message.content as JsonObject[]).map((part) => inputPart(part, text)) : [];
+    if (content.length > 0) items.push({ type: 'message', role: message.role, content });
+    for (const call of (message.tool_calls as JsonObject[] | undefined) ?? []) {
+      const fn = call.function as JsonObject;
+      items.push({ type: 'function_call', call_id: call.id, name: fn.name, arguments: fn.arguments, status: 'completed' });
+    }
+  }
+  return items;
+}
+
+function inputPart(part: JsonObject, text: string): JsonObject {
+  if (part.type === 'text') return { type: text, text: part.text };
+  if (part.type === 'image_url') return { type: 'input_image', image_url: (part.image_url as JsonObject).url, detail: (part.image_url as JsonObject).detail ?? 'auto' };
+  if (part.type === 'file') return { type: 'input_file', ...(part.file as JsonObject) };
+  return part;
+}
+
 export interface ListQuery {
   order: 'asc' | 'desc';
   limit: number;
