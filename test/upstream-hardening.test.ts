@@ -176,7 +176,8 @@ describe('a client that leaves before the response headers', () => {
           body: JSON.stringify({ model: 'fixture/fault-hang', messages: [{ role: 'user', content: marker }] }),
         }),
       );
-      setTimeout(() => controller.abort(), 100);
+      // Late enough for the call to reach the provider on a loaded machine, far before its 30 s first byte.
+      setTimeout(() => controller.abort(), 500);
       await expect(pending).rejects.toThrow();
       // Each abort leaves its row at once, with no response ever sent.
       await expect.poll(() => earlyRows().then((rows) => rows.length), { timeout: 2000 }).toBe(i + 1);
