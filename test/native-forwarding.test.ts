@@ -27,15 +27,19 @@ async function onlyRequest(requestId: string): Promise<RecordedRequest> {
   return seen[0]!;
 }
 
+/** The Anthropic fixture's signature of the thinking below (thinkingSignature in test/fixtures/native/anthropic-validate.ts), which it checks as Anthropic does. */
+const SIGNATURE = 'EqFixturesWQiGbcloddhw+/OcMSJ25AWFeAh8dK2FdQMxPBOzOk=';
+
 /** What translation to the chat shape would drop: cache_control, a thinking block and its signature, the thinking setting. */
 const MESSAGES_BODY = {
   model: 'native-claude',
-  max_tokens: 64,
+  // Above the thinking budget, as Anthropic requires.
+  max_tokens: 2048,
   thinking: { type: 'enabled', budget_tokens: 1024 },
   system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
   messages: [
     { role: 'user', content: [{ type: 'text', text: 'first question', cache_control: { type: 'ephemeral', ttl: '1h' } }] },
-    { role: 'assistant', content: [{ type: 'thinking', thinking: 'The user asks twice.', signature: 'sig-EqQBCkYIBxgCKkD' }, { type: 'text', text: 'first answer' }] },
+    { role: 'assistant', content: [{ type: 'thinking', thinking: 'The user asks twice.', signature: SIGNATURE }, { type: 'text', text: 'first answer' }] },
     { role: 'user', content: 'second question' },
   ],
 };
@@ -53,7 +57,10 @@ describe('/v1/messages to a single Anthropic target is forwarded natively', () =
     expect(JSON.stringify(seen.headers)).not.toContain(KEYS.teamA);
     // The fixture's own answer (its id, model and usage), not a translation of it.
     const answer = JSON.parse(text);
-    expect(answer).toMatchObject({ type: 'message', model: 'claude-fx-prompt-cache', content: [{ type: 'text', text: 'echo: second question' }] });
+    expect(answer).toMatchObject({
+      type: 'message', model: 'claude-fx-prompt-cache',
+      content: [{ type: 'thinking', thinking: 'Thinking about second question (budget 1024)' }, { type: 'text', text: 'echo: second question' }],
+    });
     expect(answer.usage).toMatchObject({ cache_read_input_tokens: CACHE_READ_TOKENS, cache_creation_input_tokens: CACHE_WRITE_TOKENS });
     expect(text).not.toContain(ANTHROPIC_CREDENTIAL);
 
@@ -123,7 +130,7 @@ describe('/v1/messages to a single Anthropic target is forwarded natively', () =
       // Translation drops the thinking block (and its signature) and cache_control.
       const sent = JSON.stringify((await onlyRequest(idOf(res))).body);
       expect(sent).toContain('second question');
-      expect(sent).not.toContain('sig-EqQBCkYIBxgCKkD');
+      expect(sent).not.toContain(SIGNATURE);
       expect(sent).not.toContain('"ttl"');
     }
   });

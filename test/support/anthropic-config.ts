@@ -15,6 +15,8 @@ export function anthropicSuite(root: string): NativeSuite {
       anthropic: base,
       // A small default max_tokens, another API version and a static header, to see them sent.
       'anthropic-tuned': { ...base, max_tokens: 3, anthropic_version: '2023-01-01', headers: { 'anthropic-beta': 'fixture-beta-1' } },
+      // Budget thinking whatever the model id says, with its own medium budget (test/reasoning-anthropic.test.ts).
+      'anthropic-budget': { ...base, thinking: 'budget', thinking_budgets: { medium: 2000 } },
       // Its secret is a wrong credential: the fixture answers 401.
       'anthropic-badkey': { ...base, api_key_secret: 'ANTHROPIC_WRONG_KEY' },
     },

@@ -26,6 +26,8 @@ export function geminiSuite(root: string): NativeSuite {
         safety_settings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }],
       },
       'gemini-thoughts': { kind: 'gemini', base_url, api_key_secret: 'GEMINI_API_KEY', allow_private_network: true, include_thoughts: true },
+      // Budgets whatever the model id says, with its own low budget (test/reasoning-gemini.test.ts).
+      'gemini-budget': { kind: 'gemini', base_url, api_key_secret: 'GEMINI_API_KEY', allow_private_network: true, thinking: 'budget', thinking_budgets: { low: 2048 } },
     },
     models: {
       'gemini-chat': { targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },

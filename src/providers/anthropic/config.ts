@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { allowPrivateNetwork, checkUrls, httpUrl, providerFields, type ProviderSettings } from '../../config/provider-schema';
 import { openAIRequestFields } from '../openai-format';
 import type { UpstreamCall } from '../provider';
+import { thinkingConfigFields } from './thinking';
 
 /** `providers.<name>` of kind `anthropic` (docs/configuration.md). */
 export const AnthropicConfig = z
@@ -18,6 +19,8 @@ export const AnthropicConfig = z
       .default('2023-06-01'),
     /** Anthropic requires `max_tokens`; this is sent when the caller sets neither max_tokens nor max_completion_tokens. */
     max_tokens: z.number().int().positive().max(1_000_000).default(4096),
+    /** How `reasoning_effort` becomes Claude's thinking (thinking.ts). */
+    ...thinkingConfigFields,
     /** Static headers sent upstream (e.g. `anthropic-beta`). Never caller-controlled. */
     headers: openAIRequestFields.headers,
   })

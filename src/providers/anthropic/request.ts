@@ -4,6 +4,8 @@ import type { ChatCompletionRequest } from '../../core/openai-requests';
 import type { UpstreamRequest } from '../provider';
 import { fixedUrl } from '../upstream-url';
 import { type AnthropicCall, DEFAULT_BASE_URL } from './config';
+import { thinking } from './thinking';
+import { thinkingOf, type ThinkingBlock, toolUseId } from './thinking-blocks';
 
 /**
  * An OpenAI chat request as Anthropic's Messages API request (POST /v1/messages,
@@ -11,7 +13,9 @@ import { type AnthropicCall, DEFAULT_BASE_URL } from './config';
  * user, assistant and tool turns as alternating user/assistant turns of content
  * blocks (tool results are `tool_result` blocks of a user turn, first in it;
  * assistant tool calls are `tool_use` blocks); `max_tokens` always set, since
- * Anthropic requires it. What would change the answer and cannot be expressed is
+ * Anthropic requires it; `reasoning_effort` as thinking (thinking.ts), and the
+ * signed thinking a tool call's id carries back in front of its turn
+ * (thinking-blocks.ts). What would change the answer and cannot be expressed is
  * refused with a 400 naming the field: n > 1, logprobs, JSON modes, temperature
  * above 1, audio and file parts. Hints with no Anthropic counterpart (presence and
  * frequency penalties, seed, logit_bias, stream_options: Anthropic always streams
@@ -25,6 +29,7 @@ type TextBlock = { type: 'text'; text: string };
 type ImageSource = { type: 'url'; url: string } | { type: 'base64'; media_type: string; data: string };
 type Block =
   | TextBlock
+  | ThinkingBlock
   | { type: 'image'; source: ImageSource }
   | { type: 'tool_use'; id: string; name: string; input: JsonObject }
   | { type: 'tool_result'; tool_use_id: string; content?: string | TextBlock[] };
@@ -56,12 +61,9 @@ export function anthropicBody(call: AnthropicCall): JsonObject {
   if (call.operation !== 'chat.completions') throw refused('model', `Anthropic serves chat completions only, not ${call.operation}`);
   const body = call.body as ChatCompletionRequest;
   refuseInexpressible(body);
-  const { system, messages } = conversation(body.messages);
-  const out: JsonObject = {
-    model: call.target.model,
-    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? call.target.config.max_tokens,
-    messages,
-  };
+  const thinks = thinking(call, body);
+  const { system, messages } = conversation(body.messages, thinks.on);
+  const out: JsonObject = { model: call.target.model, max_tokens: thinks.maxTokens, messages };
   if (system.length === 1) out.system = system[0]!.text;
   else if (system.length > 1) out.system = system;
   if (typeof body.stop === 'string') out.stop_sequences = [body.stop];
@@ -70,7 +72,7 @@ export function anthropicBody(call: AnthropicCall): JsonObject {
   if (body.top_p != null) out.top_p = body.top_p;
   // Not OpenAI's, but callers of OpenAI-compatible servers send it, and Anthropic has it.
   if (typeof body.top_k === 'number') out.top_k = body.top_k;
-  Object.assign(out, toolFields(body));
+  Object.assign(out, toolFields(body), thinks.fields);
   if (body.user) out.metadata = { user_id: body.user };
   if (call.stream) out.stream = true;
   return out;
@@ -87,8 +89,12 @@ function refuseInexpressible(body: ChatCompletionRequest): void {
   if ('functions' in body || 'function_call' in body) throw refused('functions', 'use `tools` instead of the deprecated `functions`');
 }
 
-/** The system text and the user/assistant turns, consecutive same-role turns merged (Anthropic requires them to alternate). */
-function conversation(input: readonly ChatMessage[]): { system: TextBlock[]; messages: JsonObject[] } {
+/**
+ * The system text and the user/assistant turns, consecutive same-role turns merged
+ * (Anthropic requires them to alternate). `thinks`: the turns get their thinking
+ * blocks back; without thinking Claude wants none in the history.
+ */
+function conversation(input: readonly ChatMessage[], thinks: boolean): { system: TextBlock[]; messages: JsonObject[] } {
   const system: TextBlock[] = [];
   const turns: Turn[] = [];
   const add = (role: Turn['role'], blocks: Block[]) => {
@@ -108,7 +114,7 @@ function conversation(input: readonly ChatMessage[]): { system: TextBlock[]; mes
         add('user', userBlocks(message.content, `${at}.content`));
         break;
       case 'assistant':
-        add('assistant', assistantBlocks(message, at));
+        add('assistant', assistantBlocks(message, at, thinks));
         break;
       case 'tool':
         add('user', [toolResult(message, at)]);
@@ -166,7 +172,9 @@ function imageSource(image: unknown, at: string): ImageSource {
   return { type: 'base64', media_type: mediaType, data: data[2]!.replace(/\s+/g, '') };
 }
 
-function assistantBlocks(message: ChatMessage, at: string): Block[] {
+/** Thinking first (Anthropic wants a thinking turn to start with it), then text, then tool calls. */
+function assistantBlocks(message: ChatMessage, at: string, thinks: boolean): Block[] {
+  const thoughts: ThinkingBlock[] = [];
   const blocks: Block[] = parts(message.content).flatMap((part, j): Block[] => {
     // A refusal the model gave earlier is what it said: it goes back as text.
     const text = part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : undefined;
@@ -177,9 +185,10 @@ function assistantBlocks(message: ChatMessage, at: string): Block[] {
     const where = `${at}.tool_calls[${j}]`;
     const fn = toolCall.function as { name?: unknown; arguments?: unknown };
     if (toolCall.type !== 'function' || typeof fn.name !== 'string') throw refused(`${where}.type`, 'only function tool calls are supported');
-    blocks.push({ type: 'tool_use', id: toolCall.id, name: fn.name, input: toolInput(fn.arguments, `${where}.function.arguments`) });
+    if (thinks) thoughts.push(...thinkingOf(toolCall.id, `${where}.id`));
+    blocks.push({ type: 'tool_use', id: toolUseId(toolCall.id), name: fn.name, input: toolInput(fn.arguments, `${where}.function.arguments`) });
   });
-  return blocks;
+  return [...thoughts, ...blocks];
 }
 
 /** OpenAI carries tool arguments as JSON text; Anthropic wants the object itself. */
@@ -199,7 +208,7 @@ function toolInput(args: unknown, at: string): JsonObject {
 function toolResult(message: ChatMessage, at: string): Block {
   if (!message.tool_call_id) throw refused(`${at}.tool_call_id`, 'a tool message needs the `tool_call_id` it answers');
   const text = textBlocks(message.content, `${at}.content`);
-  const block: Block = { type: 'tool_result', tool_use_id: message.tool_call_id };
+  const block: Block = { type: 'tool_result', tool_use_id: toolUseId(message.tool_call_id) };
   if (text.length === 1) block.content = text[0]!.text;
   else if (text.length > 1) block.content = text;
   return block;

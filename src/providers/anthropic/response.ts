@@ -4,12 +4,17 @@ import { GatewayError } from '../../errors';
 import { chatCompletion, type FinishReason, type ToolCall } from '../chat-shape';
 import type { Usage } from '../../core/usage';
 import type { AnthropicCall } from './config';
+import { type ThinkingBlock, withThinking } from './thinking-blocks';
 
 /**
  * Anthropic's Message (API reference, "Messages": the response) as an OpenAI
  * `chat.completion`: text blocks joined into the content, `tool_use` blocks as
- * tool calls, thinking as `reasoning_content`, the stop reason as a finish
- * reason, and usage with prompt-cache reads and writes counted in the prompt.
+ * tool calls, thinking as `reasoning_content` (the signed blocks, redacted ones
+ * too, ride on the first tool call's id: thinking-blocks.ts), the stop reason as a
+ * finish reason, and usage with prompt-cache reads and writes counted in the prompt.
+ * Anthropic's `output_tokens` already counts the thinking it bills (the full
+ * thinking, not the summary it shows) but reports no count of its own for it, so
+ * `reasoning_tokens` is not filled.
  */
 
 export const UsageSchema = z.looseObject({
@@ -24,6 +29,8 @@ const BlockSchema = z.looseObject({
   type: z.string(),
   text: z.string().optional(),
   thinking: z.string().optional(),
+  signature: z.string().optional(),
+  data: z.string().optional(),
   id: z.string().optional(),
   name: z.string().optional(),
   input: z.unknown().optional(),
@@ -74,12 +81,17 @@ export function anthropicAnswer(call: AnthropicCall, json: unknown): JsonObject 
   const message = parsed.data;
   const texts: string[] = [];
   const thoughts: string[] = [];
+  const signed: ThinkingBlock[] = [];
   const toolCalls: ToolCall[] = [];
   for (const block of message.content) {
     if (block.type === 'text' && block.text !== undefined) texts.push(block.text);
-    else if (block.type === 'thinking' && block.thinking) thoughts.push(block.thinking);
+    else if (block.type === 'thinking') {
+      if (block.thinking) thoughts.push(block.thinking);
+      if (block.signature) signed.push({ type: 'thinking', thinking: block.thinking ?? '', signature: block.signature });
+    } else if (block.type === 'redacted_thinking' && block.data) signed.push({ type: 'redacted_thinking', data: block.data });
     else if (block.type === 'tool_use' && block.id && block.name) {
-      toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+      const id = toolCalls.length === 0 ? withThinking(block.id, signed) : block.id;
+      toolCalls.push({ id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
     }
   }
   return chatCompletion(call, {

@@ -5,6 +5,7 @@ import { ChunkWriter } from '../chat-shape';
 import { scrub } from '../scrub';
 import type { AnthropicCall } from './config';
 import { type AnthropicUsage, finishReason, nativeUsage } from './response';
+import { type ThinkingBlock, withThinking } from './thinking-blocks';
 
 /**
  * Anthropic's stream (API reference, "Streaming Messages") as OpenAI chunks.
@@ -17,7 +18,9 @@ import { type AnthropicUsage, finishReason, nativeUsage } from './response';
  * Text deltas become content chunks; a tool_use block becomes a tool call whose
  * index counts the answer's tool calls (Anthropic's block index also counts text
  * blocks), its input_json_delta pieces the call's arguments; thinking deltas go
- * out as `reasoning_content`. message_stop gives the finish chunk, the usage chunk
+ * out as `reasoning_content`. Thinking blocks are kept with their signature_delta
+ * (and redacted_thinking blocks whole) until the first tool call, whose id carries
+ * them (thinking-blocks.ts). message_stop gives the finish chunk, the usage chunk
  * and DONE. Nothing is sent for message_start: the role rides on the first real
  * chunk, so an error before any content still fails the attempt, which routing
  * can retry or fail over. A stream that closes without message_stop is cut.
@@ -27,8 +30,8 @@ type Event = {
   type?: string;
   index?: number;
   message?: { id?: string; model?: string; usage?: AnthropicUsage };
-  content_block?: { type?: string; id?: string; name?: string; text?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; stop_reason?: string | null };
+  content_block?: { type?: string; id?: string; name?: string; text?: string; thinking?: string; data?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null };
   usage?: AnthropicUsage;
   error?: { type?: unknown; message?: unknown };
 };
@@ -43,6 +46,8 @@ export function anthropicStream(call: AnthropicCall): StreamTranslator {
   const writer = new ChunkWriter(call);
   /** Anthropic's content block index → the OpenAI tool call it is. */
   const tools = new Map<number, ToolBlock>();
+  /** The answer's thinking blocks by block index; a thinking block's `signature` stays empty until its signature_delta. */
+  const thoughts = new Map<number, ThinkingBlock>();
   let usage: AnthropicUsage = {};
   let stopReason: string | null | undefined;
   let started = false;
@@ -55,11 +60,18 @@ export function anthropicStream(call: AnthropicCall): StreamTranslator {
         return null;
       case 'content_block_start': {
         const block = event.content_block;
-        if (block?.type === 'tool_use' && typeof event.index === 'number') {
+        const index = typeof event.index === 'number' ? event.index : undefined;
+        if (block?.type === 'tool_use' && index !== undefined) {
           const tool = { index: tools.size, argued: false };
-          tools.set(event.index, tool);
-          return writer.toolCallStart(tool.index, block.id ?? '', block.name ?? '');
+          tools.set(index, tool);
+          const id = tool.index === 0 ? withThinking(block.id ?? '', signed(thoughts)) : (block.id ?? '');
+          return writer.toolCallStart(tool.index, id, block.name ?? '');
         }
+        if (block?.type === 'thinking') {
+          if (index !== undefined) thoughts.set(index, { type: 'thinking', thinking: block.thinking ?? '', signature: '' });
+          return block.thinking ? writer.reasoning(block.thinking) : null;
+        }
+        if (block?.type === 'redacted_thinking' && block.data && index !== undefined) thoughts.set(index, { type: 'redacted_thinking', data: block.data });
         return block?.type === 'text' && block.text ? writer.content(block.text) : null;
       }
       case 'content_block_delta':
@@ -94,10 +106,19 @@ export function anthropicStream(call: AnthropicCall): StreamTranslator {
         tool.argued = true;
         return writer.toolCallArguments(tool.index, d.partial_json);
       }
-      case 'thinking_delta':
-        return d.thinking ? writer.reasoning(d.thinking) : null;
+      case 'thinking_delta': {
+        if (!d.thinking) return null;
+        const thought = typeof event.index === 'number' ? thoughts.get(event.index) : undefined;
+        if (thought?.type === 'thinking') thought.thinking += d.thinking;
+        return writer.reasoning(d.thinking);
+      }
+      case 'signature_delta': {
+        const thought = typeof event.index === 'number' ? thoughts.get(event.index) : undefined;
+        if (thought?.type === 'thinking' && d.signature) thought.signature = d.signature;
+        return null;
+      }
       default:
-        // signature_delta, citations_delta: nothing OpenAI's chunk has a field for.
+        // citations_delta: nothing OpenAI's chunk has a field for.
         return null;
     }
   };
@@ -118,6 +139,14 @@ export function anthropicStream(call: AnthropicCall): StreamTranslator {
     // message_stop already sent DONE: closing without it is a cut stream.
     end: () => null,
   };
+}
+
+/** The finished thinking blocks in stream order (a thinking block without its signature cannot go back). */
+function signed(thoughts: Map<number, ThinkingBlock>): ThinkingBlock[] {
+  return [...thoughts.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, block]) => block)
+    .filter((block) => block.type === 'redacted_thinking' || block.signature !== '');
 }
 
 function definedFields(usage: AnthropicUsage | undefined): AnthropicUsage {

@@ -9,6 +9,7 @@ import { geminiError } from './errors';
 import { chatRequest } from './request';
 import { chatAnswer } from './response';
 import { geminiStream } from './stream';
+import { thinkingConfig, thinkingConfigFields } from './thinking';
 
 /**
  * Google's Gemini API (the Generative Language API, https://ai.google.dev/api) in
@@ -34,8 +35,8 @@ const GeminiConfig = z
     base_url: httpUrl.optional(),
     /** Sent as `safetySettings` on every chat request (Gemini's own category and threshold names). */
     safety_settings: z.array(z.strictObject({ category: z.string().min(1), threshold: z.string().min(1) })).optional(),
-    /** Ask thinking models for their thought summaries (`thinkingConfig.includeThoughts`), answered as `reasoning_content`. */
-    include_thoughts: z.boolean().optional(),
+    /** `reasoning_effort` as thinkingConfig, and thought summaries (thinking.ts). */
+    ...thinkingConfigFields,
   })
   .superRefine(checkUrls(['base_url']));
 
@@ -58,7 +59,7 @@ export const gemini: Provider<typeof GeminiConfig> = {
   supports: (operation) => operation !== 'completions',
 
   buildRequest(call) {
-    const { base_url, safety_settings, include_thoughts } = call.target.config;
+    const { base_url, safety_settings } = call.target.config;
     if (call.operation === 'embeddings') {
       const { method, body } = embeddingRequest(call);
       return request(call, method, body, base_url);
@@ -68,7 +69,8 @@ export const gemini: Provider<typeof GeminiConfig> = {
     }
     const body = chatRequest(call.body, call.stream);
     if (safety_settings) body.safetySettings = safety_settings;
-    if (include_thoughts) body.generationConfig = { ...(body.generationConfig as object | undefined), thinkingConfig: { includeThoughts: true } };
+    const thinking = thinkingConfig(call.body, call.target.model, call.target.config);
+    if (thinking) body.generationConfig = { ...(body.generationConfig as object | undefined), thinkingConfig: thinking };
     return request(call, call.stream ? ':streamGenerateContent' : ':generateContent', body, base_url);
   },
 
