@@ -1,5 +1,7 @@
 import type { CallRecord } from '../logging/call-record';
 import { readUsage } from '../core/usage';
+import { answerChunks } from '../streaming/answer-stream';
+import type { StreamFramer } from '../streaming/framer';
 import { recordUsage } from '../streaming/usage';
 import type { CacheEntry } from './entry';
 import type { JsonObject } from '../core/json';
@@ -37,4 +39,43 @@ export function hitHeaders(entry: CacheEntry): Record<string, string> {
     'x-gateway-model': entry.upstreamModel,
     'x-gateway-attempts': '0',
   };
+}
+
+/**
+ * What serving an entry costs is paid once per entry in this isolate, not per hit:
+ * its answer as JSON text, and its stream replay as chunk texts, are kept beside the
+ * entry (which memory-tier.ts holds) and go when it goes.
+ */
+interface Rendered {
+  json?: string;
+  chunks?: { data: string; usageOnly: boolean }[];
+}
+const rendered = new WeakMap<CacheEntry, Rendered>();
+
+function renderedOf(entry: CacheEntry): Rendered {
+  let found = rendered.get(entry);
+  if (!found) rendered.set(entry, (found = {}));
+  return found;
+}
+
+/** The entry's answer as JSON text, exactly JSON.stringify(entry.body). */
+export function answerText(entry: CacheEntry): string {
+  const found = renderedOf(entry);
+  return (found.json ??= JSON.stringify(entry.body));
+}
+
+/**
+ * The entry replayed as a stream in the client's format, whole: it is all at hand,
+ * so it goes out as one body, with no timer or read between events, and its first
+ * byte leaves with the headers.
+ */
+export function replayText(entry: CacheEntry, framer: StreamFramer): string {
+  const found = renderedOf(entry);
+  found.chunks ??= answerChunks(entry.endpoint, entry.body, true).map((chunk) => ({
+    data: JSON.stringify(chunk),
+    usageOnly: Array.isArray(chunk.choices) && chunk.choices.length === 0,
+  }));
+  let text = '';
+  for (const { data, usageOnly } of found.chunks) text += framer.chunk(data, usageOnly);
+  return text + framer.done();
 }
