@@ -182,14 +182,14 @@ describe('cache keys of repeated requests', () => {
   it('holds request texts briefly and in bounded space: a minute at most, oldest out first, oversized never', () => {
     const context = JSON.stringify(['bound test']);
     const now = Date.now();
-    const text = (i: number) => `${String(i).padStart(8, '0')}${'x'.repeat(KEY_MEMO_MAX_TEXT - 8)}`;
-    // Each entry holds a little more than its text: one fewer than the quotient fits.
-    const fits = Math.floor(KEY_MEMO_MAX_BYTES / KEY_MEMO_MAX_TEXT) - 1;
-    for (let i = 0; i < fits; i++) rememberKey(context, text(i), `key ${i}`, now);
-    expect(recallKey(context, text(0), now)).toBe('key 0');
+    const text = (i: number) => `${String(i).padStart(8, '0')}${'x'.repeat(KEY_MEMO_MAX_TEXT - 108)}`;
+    // What one entry holds: its context, its text and its key; as many as fit in the bound.
+    const fits = Math.floor(KEY_MEMO_MAX_BYTES / (context.length + text(0).length + 'key 00'.length));
+    for (let i = 0; i < fits; i++) rememberKey(context, text(i), `key ${String(i).padStart(2, '0')}`, now);
+    expect(recallKey(context, text(0), now)).toBe('key 00');
     rememberKey(context, text(fits), `key ${fits}`, now);
     expect(recallKey(context, text(0), now)).toBeUndefined(); // the oldest went
-    expect(recallKey(context, text(1), now)).toBe('key 1');
+    expect(recallKey(context, text(1), now)).toBe('key 01');
     expect(recallKey(context, text(fits), now)).toBe(`key ${fits}`);
     for (let i = fits + 1; i < fits * 3; i++) rememberKey(context, text(i), `key ${i}`, now);
     expect(memoizedKeys()).toBeLessThanOrEqual(fits);
@@ -201,8 +201,8 @@ describe('cache keys of repeated requests', () => {
     expect(recallKey(context, text(fits * 3 - 1), now + KEY_MEMO_TTL_MS)).toBeUndefined();
 
     const oversized = 'y'.repeat(KEY_MEMO_MAX_TEXT + 1);
-    rememberKey(context, oversized, 'never held', now);
-    expect(recallKey(context, oversized, now)).toBeUndefined();
+    rememberKey(context, oversized, 'never held', now + KEY_MEMO_TTL_MS);
+    expect(recallKey(context, oversized, now + KEY_MEMO_TTL_MS)).toBeUndefined();
     expect(memoizedKeys()).toBe(0);
   });
 });
