@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson, type KeyParts } from '../src/cache/canonical';
 import { type CacheDecision, type CachePlan, planCache } from '../src/cache/policy';
+import { rememberBodyText } from '../src/core/body-text';
 import { parseConfig } from '../src/config/load';
 import type { GatewayConfig } from '../src/config/schema';
 import { GatewayError } from '../src/errors';
@@ -238,6 +239,57 @@ describe('cache key: route, version, scope', () => {
       expect(await key(s)).not.toBe(await key(u));
       expect(await key('mimic')).not.toBe(await key('scoped-1'));
     });
+  });
+});
+
+describe('cache key: a byte-identical repeat (key-memo.ts)', () => {
+  const configs = [base, collapse, makeConfig({ cache: { ...OPEN, version: 2 } })];
+  /** Every input of a key besides the body, and the values each may take here. */
+  const inputs = {
+    keyId: ['team-a', 'team-b', 'scoped-1', 'scoped-2', 'mimic'],
+    customKey: [undefined, 'custom-1', 'custom-2'],
+    variant: [undefined, '["out-a"]', '["out-b"]'],
+    endpoint: ['chat.completions', 'completions', 'embeddings'] as Operation[],
+    config: [0, 1, 2],
+  };
+  type Asked = { [K in keyof typeof inputs]: (typeof inputs)[K][number] };
+  const asked: fc.Arbitrary<Asked> = fc.record({
+    keyId: fc.constantFrom(...inputs.keyId),
+    customKey: fc.constantFrom(...inputs.customKey),
+    variant: fc.constantFrom(...inputs.variant),
+    endpoint: fc.constantFrom(...inputs.endpoint),
+    config: fc.constantFrom(...inputs.config),
+  });
+  /** `start`, then `start` with each input changed alone to each of its other values. */
+  const neighbours = (start: Asked): Asked[] => [
+    start,
+    ...Object.entries(inputs).flatMap(([name, values]) =>
+      (values as unknown[]).filter((v) => v !== start[name as keyof Asked]).map((v) => ({ ...start, [name]: v }) as Asked),
+    ),
+  ];
+  async function keyFor(body: JsonObject, { keyId, customKey: custom, variant, endpoint, config: c }: Asked) {
+    const config = configs[c]!;
+    const headers = new Headers(custom === undefined ? {} : { 'cf-aig-cache-key': custom });
+    const decision = await planCache(config, resolveModel(config, 'gpt-test'), endpoint, body, headers, keyId, variant);
+    if (!decision || !('use' in decision)) throw new Error(`no cache plan: ${JSON.stringify(decision)}`);
+    return decision.use.key;
+  }
+  /** The body as a route hands it on: parsed from these bytes, which the memo keys on. */
+  const received = (text: string) => {
+    const body = JSON.parse(text) as JsonObject;
+    rememberBodyText(body, text);
+    return body;
+  };
+
+  it('is the key computed afresh, whichever one input of the key changes between repeats', async () => {
+    await prop(fc.tuple(chatBody, fc.integer(), asked), async ([body, seed, start]) => {
+      const text = JSON.stringify(shuffleDeep(body, seed));
+      for (const call of neighbours(start)) {
+        const fresh = await keyFor(JSON.parse(text) as JsonObject, call);
+        expect(await keyFor(received(text), call)).toBe(fresh);
+        expect(await keyFor(received(text), call)).toBe(fresh);
+      }
+    }, 40);
   });
 });
 

@@ -15,6 +15,11 @@ const WRITE_GAP_MS = 1000;
 const recentWrites = new Map<string, number>();
 const encoder = new TextEncoder();
 
+/** Over `maxBytes` as UTF-8? Encoded only when it could be: a UTF-16 unit is at most 3 bytes. */
+function overBytes(text: string, maxBytes: number): boolean {
+  return text.length * 3 > maxBytes && encoder.encode(text).byteLength > maxBytes;
+}
+
 export async function readEntry(kv: KVNamespace | undefined, key: string, now: number): Promise<CacheEntry | undefined> {
   if (!kv) return undefined;
   const known = recall(key, now);
@@ -39,7 +44,7 @@ export function writeEntry(kv: KVNamespace | undefined, key: string, entry: Cach
   const last = recentWrites.get(key);
   if (last !== undefined && now - last < WRITE_GAP_MS) return undefined;
   const value = JSON.stringify(entry);
-  if (encoder.encode(value).byteLength > maxBytes) return undefined;
+  if (overBytes(value, maxBytes)) return undefined;
   recentWrites.set(key, now);
   if (recentWrites.size > 10_000) {
     for (const [k, at] of recentWrites) if (now - at >= WRITE_GAP_MS) recentWrites.delete(k);

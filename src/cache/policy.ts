@@ -2,6 +2,8 @@ import type { CachePolicy } from '../config/cache-schema';
 import type { GatewayConfig } from '../config/schema';
 import { GatewayError } from '../errors';
 import { cacheKey, canonicalJson, isNondeterministic, sha256Hex, unknownFields } from './canonical';
+import { recallKey, rememberKey } from './key-memo';
+import { bodyTextOf } from '../core/body-text';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
 import type { Route } from '../core/target';
@@ -27,7 +29,15 @@ export interface CachePlan {
 
 export type CacheDecision = { use: CachePlan } | { bypass: string } | undefined;
 
-const policies = new WeakMap<GatewayConfig, Map<string, { policy: CachePolicy; fingerprint: Promise<string> }>>();
+interface RoutePolicy {
+  policy: CachePolicy;
+  fingerprint: Promise<string>;
+  /** Names this (config, alias) pair in the key memo: it fixes the version, normalization and fingerprint. */
+  id: number;
+}
+
+const policies = new WeakMap<GatewayConfig, Map<string, RoutePolicy>>();
+let lastPolicyId = 0;
 
 function routePolicy(config: GatewayConfig, route: Route) {
   let byModel = policies.get(config);
@@ -43,7 +53,7 @@ function routePolicy(config: GatewayConfig, route: Route) {
     const fingerprint = sha256Hex(
       canonicalJson(route.targets.map((t) => ({ provider: t.provider, kind: t.config.kind, base_url: t.config.base_url ?? null, feature_extraction_url: t.config.feature_extraction_url ?? null, model: t.model }))),
     );
-    byModel.set(route.model, (found = { policy, fingerprint }));
+    byModel.set(route.model, (found = { policy, fingerprint, id: ++lastPolicyId }));
   }
   return found;
 }
@@ -68,7 +78,7 @@ export async function planCache(
   keyId: string,
   variant?: string,
 ): Promise<CacheDecision> {
-  const { policy, fingerprint } = routePolicy(config, route);
+  const { policy, fingerprint, id } = routePolicy(config, route);
   if (!policy.enabled) return undefined;
 
   const directive = (headers.get('x-gateway-cache') ?? '').trim().toLowerCase();
@@ -80,20 +90,28 @@ export async function planCache(
   if (!policy.cache_nondeterministic && isNondeterministic(endpoint, body)) return { bypass: 'nondeterministic request' };
   if (!policy.cache_unknown_fields && unknownFields(endpoint, body).length > 0) return { bypass: 'unknown fields' };
 
-  const scope = config.keys[keyId]?.cache_scope;
+  const cacheScope = config.keys[keyId]?.cache_scope;
   const customKey = headers.get('cf-aig-cache-key') ?? undefined;
   // Calls under different output guardrails store different answers (src/guardrails/plan.ts).
   const guarded = variant === undefined ? '' : `|guardrails:${variant}`;
-  const key = await cacheKey({
-    version: policy.version,
-    scope: (scope ? `scope:${scope}` : `key:${keyId}`) + guarded,
-    endpoint,
-    model: route.model,
-    routeFingerprint: await fingerprint,
-    body,
-    normalize: policy.normalize,
-    ...(customKey !== undefined ? { customKey } : {}),
-  });
+  const scope = (cacheScope ? `scope:${cacheScope}` : `key:${keyId}`) + guarded;
+  // Every input of the key besides the body, for a byte-identical repeat (key-memo.ts).
+  const text = bodyTextOf(body);
+  const context = text === undefined ? '' : JSON.stringify([id, endpoint, scope, customKey ?? null]);
+  let key = text === undefined ? undefined : recallKey(context, text, Date.now());
+  if (key === undefined) {
+    key = await cacheKey({
+      version: policy.version,
+      scope,
+      endpoint,
+      model: route.model,
+      routeFingerprint: await fingerprint,
+      body,
+      normalize: policy.normalize,
+      ...(customKey !== undefined ? { customKey } : {}),
+    });
+    if (text !== undefined) rememberKey(context, text, key, Date.now());
+  }
   return {
     use: {
       key,

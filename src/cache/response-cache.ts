@@ -59,8 +59,7 @@ export async function openCache(input: CacheInput): Promise<CacheLookup> {
   const stored = plan.lookup ? await readEntry(input.kv, plan.key, Date.now()) : undefined;
   await input.admitted;
   if (plan.lookup) {
-    const longest = Math.max(...route.targets.map((t) => t.timeouts.total_ms));
-    const entry = stored ?? (await joinFlight(plan.key, longest));
+    const entry = stored ?? (await joinFlight(plan.key, Math.max(...route.targets.map((t) => t.timeouts.total_ms))));
     if (entry?.endpoint === operation) return { status: 'HIT', headers, hit: entry, ...OFF };
   }
   const flight = plan.store ? leadFlight(plan.key) : undefined;

@@ -1,3 +1,4 @@
+import { rememberBodyText } from '../core/body-text';
 import type { JsonObject } from '../core/json';
 import { readCapped } from '../core/read-capped';
 import { GatewayError } from '../errors';
@@ -39,5 +40,6 @@ export async function readJsonObject(request: Request, cap: number): Promise<Jso
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new GatewayError('invalid_json', 'Request body must be a JSON object');
   }
+  rememberBodyText(parsed as JsonObject, text);
   return parsed as JsonObject;
 }

@@ -1,5 +1,5 @@
 import { StreamAssembler } from '../cache/assemble';
-import { hitHeaders, recordHit } from '../cache/serve';
+import { answerText, hitHeaders, recordHit, replayText } from '../cache/serve';
 import type { GatewayConfig } from '../config/schema';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
@@ -9,7 +9,6 @@ import { streamGuard } from '../guardrails/stream';
 import { estimateTokens } from '../limits/estimate';
 import { upstreamCalls, type CallRecord } from '../logging/call-record';
 import type { CallResult } from '../pipeline/run-call';
-import { replayStream } from '../streaming/answer-stream';
 import { relay } from '../streaming/relay';
 import { readUsage } from '../core/usage';
 import { countAnswer, recordUsage } from '../streaming/usage';
@@ -45,8 +44,8 @@ export function respond({ format, result, record, operation, body, config, strea
     recordHit(entry, record);
     record.payload?.answered(entry.body);
     const headers = { ...result.headers, ...hitHeaders(entry) };
-    if (!stream) return new Response(format.answer(entry.body, undefined), { headers: { ...headers, ...JSON_HEADERS } });
-    return new Response(replayStream(entry.endpoint, entry.body, format.framer()), { headers: { ...headers, ...SSE_HEADERS } });
+    if (!stream) return new Response(format.answer(entry.body, answerText(entry)), { headers: { ...headers, ...JSON_HEADERS } });
+    return new Response(replayText(entry, format.framer()), { headers: { ...headers, ...SSE_HEADERS } });
   }
   const { served, cache } = result;
   const headers = {

@@ -1,13 +1,12 @@
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
-import type { StreamFramer } from './framer';
 
 /**
  * A complete OpenAI answer as the SSE stream an OpenAI server would have sent for
  * it: a role chunk, content (or refusal, or tool-call) deltas a word or a few
  * characters at a time, the finish chunk, the usage chunk when asked for, then
- * [DONE]. One event per read, so clients see a stream, not one blob. The cache
- * replays its entries with it (cache/serve.ts); the demo provider streams with it.
+ * [DONE]. The cache replays its entries from these chunks (cache/serve.ts, in one
+ * body); the demo provider streams them one event per read.
  */
 
 const encoder = new TextEncoder();
@@ -67,26 +66,6 @@ function completionChunks(body: JsonObject, includeUsage: boolean): JsonObject[]
 
 export function answerChunks(endpoint: Operation, body: JsonObject, includeUsage: boolean): JsonObject[] {
   return endpoint === 'completions' ? completionChunks(body, includeUsage) : chatChunks(body, includeUsage);
-}
-
-/**
- * A cached answer replayed in the client's format. It is all at hand, so it goes
- * out in one write: no wait between events, and the first byte as early as it can be.
- */
-export function replayStream(endpoint: Operation, body: JsonObject, framer: StreamFramer): ReadableStream<Uint8Array> {
-  let text = '';
-  for (const chunk of answerChunks(endpoint, body, true)) {
-    const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
-    text += framer.chunk(JSON.stringify(chunk), usageOnly);
-  }
-  text += framer.done();
-  const bytes = encoder.encode(text);
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(bytes);
-      controller.close();
-    },
-  });
 }
 
 /** As an OpenAI server streams it, one event per read (the demo provider). Stops at once with the signal's reason when it aborts (the demo's call was aborted). */
