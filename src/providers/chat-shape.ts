@@ -26,6 +26,8 @@ export function nowSeconds(): number {
 export interface ChatAnswer {
   id: string;
   content: string | null;
+  /** What the model said instead of an answer it declined to give (OpenAI's structured-outputs refusal). */
+  refusal?: string;
   toolCalls: readonly ToolCall[];
   finishReason: FinishReason;
   usage: Usage | undefined;
@@ -37,7 +39,7 @@ export interface ChatAnswer {
 
 /** A non-streamed `chat.completion` with one choice. */
 export function chatCompletion(call: UpstreamCall, answer: ChatAnswer): JsonObject {
-  const message: JsonObject = { role: 'assistant', content: answer.content, refusal: null };
+  const message: JsonObject = { role: 'assistant', content: answer.content, refusal: answer.refusal ?? null };
   if (answer.reasoning) message.reasoning_content = answer.reasoning;
   if (answer.toolCalls.length > 0) {
     message.tool_calls = answer.toolCalls.map((tool) => ({ id: tool.id, type: 'function', function: { name: tool.name, arguments: tool.arguments } }));

@@ -7,6 +7,8 @@ import type { NativeSuite } from './native-config.ts';
 
 /** The provider credential: the fixture refuses any other x-api-key; no answer may ever show it. */
 export const ANTHROPIC_CREDENTIAL = 'sk-ant-fixture-credential-4f2d9c81b7e6';
+/** What the fixture's `stop-refusal` models say. */
+export const ANTHROPIC_REFUSAL = "I can't help with that request.";
 
 export function anthropicSuite(root: string): NativeSuite {
   const base = { kind: 'anthropic', base_url: `${root}/anthropic`, api_key_secret: 'ANTHROPIC_API_KEY', allow_private_network: true };

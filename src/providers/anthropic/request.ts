@@ -4,6 +4,7 @@ import type { ChatCompletionRequest } from '../../core/openai-requests';
 import type { UpstreamRequest } from '../provider';
 import { fixedUrl } from '../upstream-url';
 import { type AnthropicCall, DEFAULT_BASE_URL } from './config';
+import { outputFormat } from './output-format';
 import { thinking } from './thinking';
 import { thinkingOf, type ThinkingBlock, toolUseId } from './thinking-blocks';
 
@@ -15,11 +16,13 @@ import { thinkingOf, type ThinkingBlock, toolUseId } from './thinking-blocks';
  * assistant tool calls are `tool_use` blocks); `max_tokens` always set, since
  * Anthropic requires it; `reasoning_effort` as thinking (thinking.ts), and the
  * signed thinking a tool call's id carries back in front of its turn
- * (thinking-blocks.ts). What would change the answer and cannot be expressed is
- * refused with a 400 naming the field: n > 1, logprobs, JSON modes, temperature
- * above 1, audio and file parts. Hints with no Anthropic counterpart (presence and
- * frequency penalties, seed, logit_bias, stream_options: Anthropic always streams
- * usage) are not sent; Anthropic refuses fields it does not know.
+ * (thinking-blocks.ts); a `json_schema` response_format as structured outputs
+ * (output-format.ts), in the same `output_config` as thinking's effort. What would
+ * change the answer and cannot be expressed is refused with a 400 naming the field:
+ * n > 1, logprobs, JSON mode without a schema, temperature above 1, audio and file
+ * parts. Hints with no Anthropic counterpart (presence and frequency penalties,
+ * seed, logit_bias, stream_options: Anthropic always streams usage) are not sent;
+ * Anthropic refuses fields it does not know.
  */
 
 type ChatMessage = ChatCompletionRequest['messages'][number];
@@ -61,6 +64,7 @@ export function anthropicBody(call: AnthropicCall): JsonObject {
   if (call.operation !== 'chat.completions') throw refused('model', `Anthropic serves chat completions only, not ${call.operation}`);
   const body = call.body as ChatCompletionRequest;
   refuseInexpressible(body);
+  const format = outputFormat(body);
   const thinks = thinking(call, body);
   const { system, messages } = conversation(body.messages, thinks.on);
   const out: JsonObject = { model: call.target.model, max_tokens: thinks.maxTokens, messages };
@@ -73,6 +77,7 @@ export function anthropicBody(call: AnthropicCall): JsonObject {
   // Not OpenAI's, but callers of OpenAI-compatible servers send it, and Anthropic has it.
   if (typeof body.top_k === 'number') out.top_k = body.top_k;
   Object.assign(out, toolFields(body), thinks.fields);
+  if (format) out.output_config = { ...(thinks.fields.output_config as JsonObject | undefined), format };
   if (body.user) out.metadata = { user_id: body.user };
   if (call.stream) out.stream = true;
   return out;
@@ -82,9 +87,6 @@ function refuseInexpressible(body: ChatCompletionRequest): void {
   if (body.n != null && body.n > 1) throw refused('n', 'Anthropic returns one choice per request (n must be 1)');
   if (body.logprobs === true) throw refused('logprobs', 'Anthropic does not return log probabilities');
   if (body.top_logprobs != null && body.top_logprobs > 0) throw refused('top_logprobs', 'Anthropic does not return log probabilities');
-  if (body.response_format && body.response_format.type !== 'text') {
-    throw refused('response_format', `Anthropic's Messages API has no ${body.response_format.type} mode; use a tool or ask for JSON in the prompt`);
-  }
   if (body.temperature != null && body.temperature > 1) throw refused('temperature', 'Anthropic takes a temperature from 0 to 1');
   if ('functions' in body || 'function_call' in body) throw refused('functions', 'use `tools` instead of the deprecated `functions`');
 }

@@ -4,6 +4,7 @@ import { GatewayError } from '../../errors';
 import { chatCompletion, type FinishReason, type ToolCall } from '../chat-shape';
 import type { Usage } from '../../core/usage';
 import type { AnthropicCall } from './config';
+import { wantsSchema } from './output-format';
 import { type ThinkingBlock, withThinking } from './thinking-blocks';
 
 /**
@@ -12,6 +13,9 @@ import { type ThinkingBlock, withThinking } from './thinking-blocks';
  * tool calls, thinking as `reasoning_content` (the signed blocks, redacted ones
  * too, ride on the first tool call's id: thinking-blocks.ts), the stop reason as a
  * finish reason, and usage with prompt-cache reads and writes counted in the prompt.
+ * Under a JSON schema (structured outputs) the text is the JSON; a `refusal` stop
+ * then puts what Claude said in `refusal` instead, content null, as OpenAI reports a
+ * refusal to answer under a schema (that text need not follow the schema).
  * Anthropic's `output_tokens` already counts the thinking it bills (the full
  * thinking, not the summary it shows) but reports no count of its own for it, so
  * `reasoning_tokens` is not filled.
@@ -94,9 +98,12 @@ export function anthropicAnswer(call: AnthropicCall, json: unknown): JsonObject 
       toolCalls.push({ id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
     }
   }
+  const text = texts.join('');
+  const refusal = message.stop_reason === 'refusal' && text !== '' && wantsSchema(call.body);
   return chatCompletion(call, {
     id: message.id,
-    content: texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : '',
+    content: refusal ? null : texts.length > 0 ? text : toolCalls.length > 0 ? null : '',
+    ...(refusal ? { refusal: text } : {}),
     toolCalls,
     finishReason: finishReason(message.stop_reason),
     usage: message.usage ? nativeUsage(message.usage) : undefined,
