@@ -22,10 +22,14 @@ function closedTable(results, connections) {
 }
 
 function bindingTable(results) {
-  const floor = results.closed.find((r) => r.connections === 16 && r.name === 'floor');
+  // Each against the floor at its own connection count.
+  const floorAt = (connections) => results.closed.find((r) => r.connections === connections && r.name === 'floor');
   return table(
-    ['path (16 connections)', 'req/s', '× floor', 'p50 ms', 'p99 ms', 'CPU ms/req', 'CPU − floor'],
-    results.bindings.map((r) => [r.name, n0(r.rps), ratio(r.rps, floor?.rps), f(r.p50), f(r.p99), f(r.cpuMsPerReq), f(r.cpuMsPerReq - floor?.cpuMsPerReq)]),
+    ['path (16 connections unless named)', 'req/s', '× floor', 'p50 ms', 'p99 ms', 'p99 / p50', 'CPU ms/req', 'CPU − floor'],
+    results.bindings.map((r) => {
+      const floor = floorAt(r.connections);
+      return [r.name, n0(r.rps), ratio(r.rps, floor?.rps), f(r.p50), f(r.p99), f(r.p99 / r.p50, 1), f(r.cpuMsPerReq), f(r.cpuMsPerReq - floor?.cpuMsPerReq)];
+    }),
   );
 }
 

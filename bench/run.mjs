@@ -116,11 +116,11 @@ async function measureAll(targets, portkeyMissing) {
   }
 
   const bindings = [];
-  for (const [binding, name] of BINDINGS) {
-    const load = { body: PEER_BODY, headers: { 'x-bench-binding': binding }, connections: 16 };
+  for (const [binding, name, connections] of BINDINGS) {
+    const load = { body: PEER_BODY, headers: { 'x-bench-binding': binding }, connections };
     const warm = await run(targets.floor, { ...load, amount: 300 });
     const r = await run(targets.floor, { ...load, amount: Math.max(64, Math.round(warm.rps * opts.seconds)), limitS: opts.seconds * 6 + 5 });
-    log(`16 conns  ${name}: ${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  cpu ${r.cpuMsPerReq.toFixed(2)} ms/req`);
+    log(`${connections} conns  ${name}: ${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  cpu ${r.cpuMsPerReq.toFixed(2)} ms/req`);
     bindings.push({ name, binding, ...r });
   }
 

@@ -40,12 +40,15 @@ export const CLOSED = [
   ['gateway', 'off', 'guarded'],
 ];
 
-/** What one emulated binding costs alone: the floor paying for it first (16 connections). */
+/** What one emulated binding costs alone: the floor paying for it first ([binding, label, connections]). */
 export const BINDINGS = [
-  ['kv', 'floor + 1 KV read'],
-  ['kvput', 'floor + 1 KV write (1 KiB, new key, in waitUntil)'],
-  ['do', 'floor + 1 Durable Object call (SQLite write)'],
-  ['do2', 'floor + 2 Durable Object calls, one after the other'],
+  ['kv', 'floor + 1 KV read', 16],
+  ['kvput', 'floor + 1 KV write (1 KiB, new key, in waitUntil)', 16],
+  ['do', 'floor + 1 Durable Object call (SQLite write)', 16],
+  ['do2', 'floor + 2 Durable Object calls, one after the other', 16],
+  ['d1log', 'floor + a call log row (batched D1 insert in waitUntil)', 16],
+  // Against the 64-connection floor: the tail latency the emulated D1 log alone adds.
+  ['d1log', 'floor + a call log row, 64 connections', 64],
 ];
 
 /** Open-loop rows at a fixed rate. */
