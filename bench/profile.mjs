@@ -5,6 +5,7 @@
 // bench/results/<path>-<key>.cpuprofile (open it in Chrome DevTools, Performance tab).
 //
 //   node bench/profile.mjs [miss|off|hit] [limited|leased|open] [seconds]
+//   CONNS=64 node bench/profile.mjs hit open   (connections; 16 unless set)
 //
 // Proportions hold on a busy machine; absolute times do not (use `npm run bench`).
 import { writeFileSync } from 'node:fs';
@@ -69,7 +70,7 @@ try {
   await tools.send('Profiler.enable');
   await tools.send('Profiler.setSamplingInterval', { interval: 100 });
   await tools.send('Profiler.start');
-  const load = await run(target, { body, connections: 16, amount: Math.round(Number(seconds) * 150), limitS: Number(seconds) * 3 });
+  const load = await run(target, { body, connections: Number(process.env.CONNS ?? 16), amount: Math.round(Number(seconds) * 150), limitS: Number(seconds) * 3 });
   const { result } = await tools.send('Profiler.stop');
   tools.close();
   const out = join(import.meta.dirname, 'results', `${path}-${key}.cpuprofile`);
