@@ -16,8 +16,9 @@ function closedTable(results, connections) {
   const floor = rows.find((r) => r.name === 'floor');
   const pk = rows.find((r) => r.name === 'portkey');
   return table(
-    ['path', 'req/s', '× floor', '× Portkey', 'p50 ms', 'p99 ms', 'max ms', 'errors (timeouts)', 'CPU ms/req', 'CPU − floor'],
-    rows.map((r) => [r.name, n0(r.rps), ratio(r.rps, floor?.rps), ratio(r.rps, pk?.rps), f(r.p50), f(r.p99), f(r.max), `${r.errors} (${r.timeouts})`, f(r.cpuMsPerReq), r === floor ? '' : f(r.cpuMsPerReq - floor?.cpuMsPerReq)]),
+    // mean: connections / req/s (Little's law), the average latency a closed loop sees.
+    ['path', 'req/s', '× floor', '× Portkey', 'mean ms', 'p50 ms', 'p99 ms', 'max ms', 'errors (timeouts)', 'CPU ms/req', 'CPU − floor'],
+    rows.map((r) => [r.name, n0(r.rps), ratio(r.rps, floor?.rps), ratio(r.rps, pk?.rps), f((connections * 1000) / r.rps), f(r.p50), f(r.p99), f(r.max), `${r.errors} (${r.timeouts})`, f(r.cpuMsPerReq), r === floor ? '' : f(r.cpuMsPerReq - floor?.cpuMsPerReq)]),
   );
 }
 
