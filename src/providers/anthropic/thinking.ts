@@ -3,7 +3,6 @@ import type { JsonObject } from '../../core/json';
 import type { ChatCompletionRequest } from '../../core/openai-requests';
 import { GatewayError } from '../../errors';
 import { budgetFor, budgetOverrides, COMMON_BUDGETS, reasoningEffort, type BudgetLevel, type ReasoningEffort } from '../reasoning';
-import type { AnthropicCall } from './config';
 
 /**
  * `reasoning_effort` as Claude's thinking (API reference "Extended thinking",
@@ -61,7 +60,15 @@ export function adaptiveByDefault(model: string): boolean {
   return major > 4 || (major === 4 && minor >= 6);
 }
 
-export function thinking(call: AnthropicCall, body: ChatCompletionRequest): Thinking {
+const Settings = z.object({ ...thinkingConfigFields, max_tokens: z.number() });
+
+/** What thinking reads of a call (config.ts joins thinkingConfigFields into the provider's settings). */
+interface ThinkingCall {
+  body: JsonObject;
+  target: { model: string; config: z.output<typeof Settings> };
+}
+
+export function thinking(call: ThinkingCall, body: ChatCompletionRequest): Thinking {
   const { config, model } = call.target;
   const cap = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   const effort = reasoningEffort(call.body);
