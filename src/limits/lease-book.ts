@@ -1,4 +1,4 @@
-import type { Limiter } from './limiter';
+import { byNamespace, type LimiterNamespace as Namespace, type Waiter } from './namespace';
 import { flushAll, queueSettlement } from './settle-queue';
 import { adoptSlots, askSlots, freeSlot, hasConcurrency, hasFreeSlot, poolAt, shrinkPool, takeSlot, type Pool } from './slot-pool';
 import type { LeaseAsk, LeaseGrant, Rule, RuleState, SettleItem } from './types';
@@ -45,10 +45,6 @@ const SHARE = 64;
 /** The isolate's clock for leases. Tests replace `now`. */
 export const leaseClock = { now: (): number => Date.now() };
 
-type Namespace = DurableObjectNamespace<Limiter>;
-interface Waiter {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 /** What one call takes from a lease. */
 export interface Need {
@@ -97,12 +93,6 @@ const signatures = new WeakMap<Rule[], string>();
 function remember(key: string, calls: number): void {
   if (demand.size >= 10_000 && !demand.has(key)) demand.clear();
   demand.set(key, calls);
-}
-
-function of<V>(map: Map<Namespace, V>, ns: Namespace, make: () => V): V {
-  let value = map.get(ns);
-  if (!value) map.set(ns, (value = make()));
-  return value;
 }
 
 /** One lease per object and rule set: a config change or another model gets its own. */
@@ -166,9 +156,7 @@ export function endLease(lease: Lease, ctx: Waiter, replaced = false): void {
  * path. `holdMs`: how long a running call's concurrency slot stays counted (`limits.lease_s`).
  */
 export function askFor(ns: Namespace, object: string, key: string, rules: Rule[], need: Need, holdMs: number): LeaseAsk | undefined {
-  const inFlight = of(asking, ns, () => new Map<string, Ask>());
-  const pending = inFlight.get(key);
-  if (pending && Date.now() - pending.at < ASK_STALE_MS) return undefined;
+  if (askPending(ns, key)) return undefined;
   let slice = Math.min(MAX_SLICE, Math.max(FIRST_SLICE, GROWTH * (demand.get(key) ?? 0)));
   for (const rule of rules) {
     if (rule.kind === 'concurrency') continue;
@@ -176,12 +164,13 @@ export function askFor(ns: Namespace, object: string, key: string, rules: Rule[]
     if (per > 0) slice = Math.min(slice, Math.floor(rule.limit / SHARE / per));
   }
   if (slice < MIN_SLICE) return undefined;
-  const pool = hasConcurrency(rules) ? askSlots(ns, object, key, rules, holdMs) : undefined;
-  if (hasConcurrency(rules) && !pool) return undefined;
+  const pooled = hasConcurrency(rules);
+  const pool = pooled ? askSlots(ns, object, key, rules, holdMs) : undefined;
+  if (pooled && !pool) return undefined;
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
   const id = `lease_${crypto.randomUUID()}`;
-  inFlight.set(key, { id, done, resolve, at: Date.now() });
+  byNamespace(asking, ns).set(key, { id, done, resolve, at: Date.now() });
   return { id, requests: slice, tokens: slice * need.tokens, cost: slice * need.cost, lease_ms: LEASE_MS, ...(pool && { pool }) };
 }
 
@@ -232,7 +221,7 @@ export function askInFlight(ns: Namespace, key: string): Promise<void> | undefin
  * size was overtaken by a newer update): that call then needs the exact path.
  */
 export function adopt(ns: Namespace, object: string, key: string, grant: LeaseGrant, states: RuleState[], askedAt: number, need: Need | undefined, ctx: Waiter): Lease | undefined {
-  const byKey = of(book, ns, () => new Map<string, Lease>());
+  const byKey = byNamespace(book, ns);
   const previous = byKey.get(key);
   if (previous) endLease(previous, ctx, true);
   const lease: Lease = {

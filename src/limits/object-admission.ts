@@ -1,4 +1,4 @@
-import type { Limiter } from './limiter';
+import type { LimiterNamespace as Namespace, Waiter } from './namespace';
 import { adopt, askDone, askFor, askInFlight, leaseClock, leaseKey, leaseStates, settleFromLease, shouldRenew, takeFromLease, type Need } from './lease-book';
 import { restatePool } from './slot-pool';
 import { queueSettlement, takeSettlements } from './settle-queue';
@@ -15,10 +15,6 @@ import type { AdmitResult, Rule, SettleItem } from './types';
  *     admits the call alone.
  */
 
-type Namespace = DurableObjectNamespace<Limiter>;
-interface Waiter {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 export interface CallAmounts extends Need {
   id: string;

@@ -1,4 +1,4 @@
-import type { Limiter } from './limiter';
+import { byNamespace, type LimiterNamespace as Namespace, type Waiter } from './namespace';
 import type { SettleItem } from './types';
 
 /**
@@ -19,23 +19,12 @@ import type { SettleItem } from './types';
 export const FLUSH_MS = 2;
 const MAX_BATCH = 200;
 
-type Namespace = DurableObjectNamespace<Limiter>;
-interface Waiter {
-  waitUntil(promise: Promise<unknown>): void;
-}
-
 // Per binding (tests swap it), then per object name.
 const pending = new Map<Namespace, Map<string, SettleItem[]>>();
 let flushScheduled = false;
 
-function queueOf(ns: Namespace): Map<string, SettleItem[]> {
-  let byObject = pending.get(ns);
-  if (!byObject) pending.set(ns, (byObject = new Map()));
-  return byObject;
-}
-
 export function queueSettlement(ns: Namespace, object: string, item: SettleItem, ctx: Waiter): void {
-  const byObject = queueOf(ns);
+  const byObject = byNamespace(pending, ns);
   let items = byObject.get(object);
   if (!items) byObject.set(object, (items = []));
   items.push(item);

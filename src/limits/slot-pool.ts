@@ -1,4 +1,4 @@
-import type { Limiter } from './limiter';
+import { byNamespace, type LimiterNamespace as Namespace, type Waiter } from './namespace';
 import { queueSettlement } from './settle-queue';
 import type { PoolAsk, Rule } from './types';
 
@@ -35,10 +35,6 @@ const SHARE = 16;
 const MIN_SLOTS = 2;
 const FIRST_SLOTS = 8;
 
-type Namespace = DurableObjectNamespace<Limiter>;
-interface Waiter {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 export interface Pool {
   id: string;
@@ -56,12 +52,6 @@ export interface Pool {
 }
 
 const pools = new Map<Namespace, Map<string, Pool>>();
-
-function poolsOf(ns: Namespace): Map<string, Pool> {
-  let byKey = pools.get(ns);
-  if (!byKey) pools.set(ns, (byKey = new Map()));
-  return byKey;
-}
 
 /** The largest pool the rules allow, or 0 when they have no concurrency rule. */
 function capacity(rules: Rule[]): number {
@@ -82,7 +72,7 @@ export function hasConcurrency(rules: Rule[]): boolean {
 export function askSlots(ns: Namespace, object: string, key: string, rules: Rule[], holdMs: number): PoolAsk | undefined {
   const cap = capacity(rules);
   if (cap < MIN_SLOTS) return undefined;
-  const byKey = poolsOf(ns);
+  const byKey = byNamespace(pools, ns);
   let pool = byKey.get(key);
   if (!pool) {
     pool = { id: `pool_${crypto.randomUUID()}`, ns, object, key, granted: 0, inUse: 0, peak: 0, seq: 0, holdMs };
