@@ -14,6 +14,7 @@ import { providerFor } from '../providers/registry';
 import { scrub } from '../providers/scrub';
 import { providerRoute } from '../routing/resolve';
 import { readErrorBody } from '../routing/upstream-body';
+import { guardUpstream } from '../routing/upstream-guard';
 import { downstreamHeaders, upstreamHeaders } from './headers';
 import { forwardedQuery, upstreamUrl } from './path';
 import { relayBody } from './relay';
@@ -143,21 +144,12 @@ export async function forwardOn(prepared: Prepared, input: ForwardInput, estimat
   }
   const headers = upstreamHeaders(request.headers, prepared.passthrough.headers(settings, credential), prepared.passthrough.defaults, record.requestId);
 
-  const controller = new AbortController();
-  const { first_byte_ms: firstByteMs, total_ms: totalMs } = target.timeouts;
-  const timedOut = (what: string, ms: number) => () =>
-    controller.abort(new GatewayError('upstream_timeout', `Provider "${provider}" timed out (${what}, ${ms} ms)`));
-  const firstByteTimer = setTimeout(timedOut('first byte', firstByteMs), firstByteMs);
-  const totalTimer = setTimeout(timedOut('total', totalMs), totalMs);
-  // The client's disconnect aborts the upstream call too (a listener: cheaper than AbortSignal.any, as in routing/attempt.ts).
-  const onClientGone = () => controller.abort(request.signal.reason);
-  if (request.signal.aborted) onClientGone();
-  else request.signal.addEventListener('abort', onClientGone, { once: true });
-  const finish = () => {
-    clearTimeout(firstByteTimer);
-    clearTimeout(totalTimer);
-    request.signal.removeEventListener('abort', onClientGone);
-  };
+  const guard = guardUpstream(
+    request.signal,
+    { firstByteMs: target.timeouts.first_byte_ms, totalMs: target.timeouts.total_ms },
+    (what, ms) => new GatewayError('upstream_timeout', `Provider "${provider}" timed out (${what}, ${ms} ms)`),
+  );
+  const { controller, finish } = guard;
 
   record.provider = provider;
   record.upstreamModel = target.model;
@@ -179,7 +171,7 @@ export async function forwardOn(prepared: Prepared, input: ForwardInput, estimat
     attempt(null, failure.code);
     throw failure;
   }
-  clearTimeout(firstByteTimer);
+  guard.firstByte();
   record.firstByteAt = Date.now();
   const failure = refusedAnswer(response, provider);
   attempt(response.status, failure?.code ?? null);

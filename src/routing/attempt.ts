@@ -7,6 +7,7 @@ import { UpstreamEvents } from '../streaming/event-reader';
 import { scanEvent } from '../streaming/scan';
 import type { StreamTranslator, Translated, UpstreamStream } from '../streaming/translator';
 import { chaosFailure, type ChaosMode } from './chaos';
+import { guardUpstream } from './upstream-guard';
 import { readErrorBody, readUpstreamBody, redirected, tooLarge } from './upstream-body';
 import type { JsonObject } from '../core/json';
 import type { Operation } from '../core/operation';
@@ -64,23 +65,14 @@ export async function attempt(
   const remaining = Math.max(1, deadline - Date.now());
   const firstByteMs = Math.min(target.timeouts.first_byte_ms, remaining);
   const totalMs = Math.min(target.timeouts.total_ms, remaining);
-  const controller = new AbortController();
   /** Response headers have arrived: from then on a failure is a bad answer, not an unreachable target. */
   let answered = false;
-  const timeout = (what: string, ms: number) => () =>
-    controller.abort(new GatewayError('upstream_timeout', `Provider "${target.provider}" timed out (${what}, ${ms} ms)`, { retryable: true, unreachable: !answered }));
-  const firstByteTimer = setTimeout(timeout('first byte', firstByteMs), firstByteMs);
-  const totalTimer = setTimeout(timeout(totalMs < target.timeouts.total_ms ? 'deadline' : 'total', totalMs), totalMs);
-  // The client's disconnect aborts the upstream call too. A listener, not
-  // AbortSignal.any(): that costs a new signal and its bookkeeping on every attempt.
-  const onClientGone = () => controller.abort(input.clientSignal.reason);
-  if (input.clientSignal.aborted) onClientGone();
-  else input.clientSignal.addEventListener('abort', onClientGone, { once: true });
-  const finish = () => {
-    clearTimeout(firstByteTimer);
-    clearTimeout(totalTimer);
-    input.clientSignal.removeEventListener('abort', onClientGone);
-  };
+  const guard = guardUpstream(
+    input.clientSignal,
+    { firstByteMs, totalMs, totalName: totalMs < target.timeouts.total_ms ? 'deadline' : 'total' },
+    (what, ms) => new GatewayError('upstream_timeout', `Provider "${target.provider}" timed out (${what}, ${ms} ms)`, { retryable: true, unreachable: !answered }),
+  );
+  const { controller, finish } = guard;
   const abortReason = () => (controller.signal.reason instanceof GatewayError ? controller.signal.reason : undefined);
 
   const credentialName = target.config.api_key_secret;
@@ -120,14 +112,14 @@ export async function attempt(
     if (input.stream) {
       served.stream = await firstChunk(response, target, provider.streamTranslator(call), chaos === 'cut-stream');
     } else {
-      clearTimeout(firstByteTimer);
-      const text = await readUpstreamBody(response, target, timeout('idle', target.timeouts.idle_ms));
+      guard.firstByte();
+      const text = await readUpstreamBody(response, target, guard.timeout('idle', target.timeouts.idle_ms));
       const json = parseJson(text, target);
       served.json = provider.parseResponse(call, json);
       if (served.json === json) served.text = text;
       finish();
     }
-    clearTimeout(firstByteTimer);
+    guard.firstByte();
     input.record.firstByteAt = Date.now();
     return served;
   } catch (error) {
