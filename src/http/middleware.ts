@@ -13,7 +13,7 @@ import type { AppEnv } from './context';
 const STORED_RESPONSE = /^\/v1\/responses\/[^/]+(\/input_items)?$/;
 
 function endpointOf(method: string, path: string): string {
-  const stored = STORED_RESPONSE.exec(path);
+  const stored = path.startsWith('/v1/responses/') ? STORED_RESPONSE.exec(path) : null;
   if (stored) return stored[1] ? 'responses.input_items' : method === 'DELETE' ? 'responses.delete' : 'responses.retrieve';
   if (path.startsWith('/v1/')) return path.slice(4).replaceAll('/', '.');
   return path;
